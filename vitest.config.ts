@@ -21,28 +21,43 @@ function sourceAliases(): { find: string | RegExp; replacement: string }[] {
       if (subpath === './package.json') continue;
       const entry = subpath === '.' ? 'src/index.ts' : `src/${subpath.slice(2)}/index.ts`;
       const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
-      aliases.push({ find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`), replacement: join(dir, entry) });
+      aliases.push({
+        find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`),
+        replacement: join(dir, entry),
+      });
     }
   }
   return aliases;
 }
 
-const alias = [...sourceAliases(), { find: /^@rotor-internal\/testing$/, replacement: join(root, 'tools/testing/index.ts') }];
+const alias = [
+  ...sourceAliases(),
+  { find: /^@rotor-internal\/testing$/, replacement: join(root, 'tools/testing/index.ts') },
+];
 
 function project(name: string, dir: string, extra: Record<string, unknown> = {}) {
   return {
     resolve: { alias },
-    test: { name, root: join(root, dir), include: ['**/*.test.ts'], exclude: ['**/node_modules/**', '**/dist/**'], ...extra },
+    test: {
+      name,
+      root: join(root, dir),
+      include: ['**/*.test.ts'],
+      exclude: ['**/node_modules/**', '**/dist/**'],
+      ...extra,
+    },
   };
 }
 
 export default defineConfig({
   test: {
     projects: [
-      ...readdirSync(join(root, 'packages')).map((folder) => project(`@rotor/${folder}`, `packages/${folder}`)),
+      ...readdirSync(join(root, 'packages')).map((folder) =>
+        project(`@rotor/${folder}`, `packages/${folder}`),
+      ),
       ...readdirSync(join(root, 'apps')).map((folder) => project(`@rotor/${folder}`, `apps/${folder}`)),
       project('repository', 'tests', { testTimeout: 300_000, hookTimeout: 300_000 }),
     ],
     testTimeout: 60_000,
+    reporters: ['default', join(root, 'tools/testing/summary-reporter.ts')],
   },
 });

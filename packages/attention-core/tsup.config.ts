@@ -2,8 +2,8 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: {
-    "index": "src/index.ts",
-    "conformance/index": "src/conformance/index.ts"
+    index: 'src/index.ts',
+    'conformance/index': 'src/conformance/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

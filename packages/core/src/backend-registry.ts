@@ -1,4 +1,10 @@
-import type { Backend, BackendFactory, BackendOptions, BackendSelection, BackendSelectionStep } from './backend.js';
+import type {
+  Backend,
+  BackendFactory,
+  BackendOptions,
+  BackendSelection,
+  BackendSelectionStep,
+} from './backend.js';
 import { BackendUnavailableError, InvalidArgumentError } from './errors.js';
 
 /**
@@ -11,7 +17,9 @@ export class BackendRegistry {
   /** Adds a factory; `auto` tries factories in the order they were registered. */
   register(factory: BackendFactory): this {
     if (this.factories.some((f) => f.name === factory.name)) {
-      throw new InvalidArgumentError(`backend registry: a backend named "${factory.name}" is already registered`);
+      throw new InvalidArgumentError(
+        `backend registry: a backend named "${factory.name}" is already registered`,
+      );
     }
     this.factories.push(factory);
     return this;
@@ -36,7 +44,9 @@ export class BackendRegistry {
       }
       const probe = await factory.probe();
       if (!probe.available) {
-        throw new BackendUnavailableError(`backend ${name} is unavailable here: ${probe.reason ?? 'no reason given'}`);
+        throw new BackendUnavailableError(
+          `backend ${name} is unavailable here: ${probe.reason ?? 'no reason given'}`,
+        );
       }
       const backend = await factory.create(options);
       return { backend, steps: [{ name, chosen: true }] };
@@ -52,7 +62,11 @@ export class BackendRegistry {
       try {
         backend = await factory.create(options);
       } catch (error) {
-        steps.push({ name: factory.name, chosen: false, reason: error instanceof Error ? error.message : String(error) });
+        steps.push({
+          name: factory.name,
+          chosen: false,
+          reason: error instanceof Error ? error.message : String(error),
+        });
         continue;
       }
       steps.push({ name: factory.name, chosen: true });

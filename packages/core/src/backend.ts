@@ -41,7 +41,11 @@ export interface Backend {
    * Creates a tensor holding a copy of `data` (an f32 Float32Array, i32 Int32Array, or the raw bytes of
    * a quantized dtype). `data.length` must equal the storage length of `shape` and `dtype`.
    */
-  upload(data: Float32Array | Int32Array | Uint16Array | Uint8Array, shape: Shape, dtype?: DType): TensorHandle;
+  upload(
+    data: Float32Array | Int32Array | Uint16Array | Uint8Array,
+    shape: Shape,
+    dtype?: DType,
+  ): TensorHandle;
   /**
    * A tensor sharing the first `shapeSize(shape)` elements of `tensor`'s storage, so kernels can
    * run over fewer rows than a scratch buffer was allocated for. Disposing the view is a no-op.
@@ -49,8 +53,11 @@ export interface Backend {
   view(tensor: TensorHandle, shape: Shape): TensorHandle;
   /** Overwrites `tensor` from element `offset` with `data` (f32/i32 tensors). */
   write(tensor: TensorHandle, data: Float32Array | Int32Array, offset?: number): void;
-  /** Copies an f32 tensor's contents out. Asynchronous because GPU reads are. */
-  read(tensor: TensorHandle): Promise<Float32Array>;
+  /**
+   * Copies an f32 tensor's contents out, into `target` when given (so a decode step need not
+   * allocate; `target.length` must be at least the tensor's size). Asynchronous because GPU reads are.
+   */
+  read(tensor: TensorHandle, target?: Float32Array): Promise<Float32Array>;
   /** Releases a tensor's memory; later use of the handle is an error. */
   dispose(tensor: TensorHandle): void;
   /** Runs kernel `name`, writing its result into `out`. Validates shapes and throws typed errors. */

@@ -1,4 +1,12 @@
-export type { Backend, BackendCapabilities, BackendFactory, BackendOptions, BackendProbe, BackendSelection, BackendSelectionStep } from './backend.js';
+export type {
+  Backend,
+  BackendCapabilities,
+  BackendFactory,
+  BackendOptions,
+  BackendProbe,
+  BackendSelection,
+  BackendSelectionStep,
+} from './backend.js';
 export { BackendRegistry } from './backend-registry.js';
 export {
   AbortedError,

@@ -1,1 +1,67 @@
-export {};
+/**
+ * Node entry of `@rotor/tokenizer`: loading tokenizer files from disk.
+ */
+import { readFile } from 'node:fs/promises';
+import { FormatError, IoError, mismatch, type Tokenizer, UnsupportedError } from '@rotor/core';
+import { detectTokenizerFormat } from '../loaders/detect-format.js';
+import { loadLlama2cTokenizer } from '../loaders/llama2c.js';
+
+/** Options of {@link loadTokenizerFile}. */
+export interface LoadTokenizerFileOptions {
+  /** For llama2.c files: number of entries to read (the checkpoint's vocab_size). */
+  vocabSize?: number;
+}
+
+/**
+ * Reads a tokenizer file and picks the loader from its content. Supported so far: llama2.c
+ * `tokenizer.bin`.
+ *
+ * @throws IoError when the file cannot be read; FormatError when it is malformed or its
+ *   format is unknown; UnsupportedError for a known format this build cannot load yet.
+ */
+export async function loadTokenizerFile(
+  path: string,
+  options: LoadTokenizerFileOptions = {},
+): Promise<Tokenizer> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    throw new IoError(`${path}: cannot read tokenizer file${typeof code === 'string' ? ` (${code})` : ''}`, {
+      cause,
+      details: { path },
+    });
+  }
+  const format = detectTokenizerFormat(bytes);
+  if (format === 'llama2c')
+    return loadLlama2cTokenizer(bytes, { vocabSize: options.vocabSize, source: path });
+  if (format !== undefined) {
+    throw new UnsupportedError(
+      `${path}: ${format} tokenizer files are not supported yet (only llama2.c tokenizer.bin)`,
+      {
+        details: { path, format },
+      },
+    );
+  }
+  throw new FormatError(
+    mismatch(
+      'tokenizer format',
+      path,
+      'a llama2.c tokenizer.bin (int32 max_token_length, then float32 score, int32 length, bytes per entry)',
+      describeStart(bytes),
+    ),
+    { details: { path } },
+  );
+}
+
+/** The first bytes in hex and as text, for the unknown-format message. */
+function describeStart(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'an empty file';
+  const head = bytes.subarray(0, 8);
+  const hex = Array.from(head, (byte) => byte.toString(16).padStart(2, '0')).join(' ');
+  const text = Array.from(head, (byte) =>
+    byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.',
+  ).join('');
+  return `${bytes.length} bytes starting ${hex} (${text})`;
+}

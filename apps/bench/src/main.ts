@@ -1,0 +1,2 @@
+/** Placeholder entry of the benchmarks; the bench issue replaces it. */
+export const benchName = 'rotor-bench';

@@ -1,0 +1,80 @@
+/**
+ * The `rotor` command.
+ */
+import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
+import { generateCommand } from './commands/generate.js';
+import { tokenizeCommand } from './commands/tokenize.js';
+import { parseNumber, reportError, UsageError } from './errors.js';
+
+const number =
+  (flag: string, constraints: { integer?: boolean; min?: number } = {}) =>
+  (raw: string) => {
+    try {
+      return parseNumber(flag, raw, constraints);
+    } catch (error) {
+      throw new CommanderInvalidArgument((error as Error).message);
+    }
+  };
+
+const program = new Command('rotor')
+  .description('Run decoder-only transformer language models exactly and fast.')
+  .exitOverride()
+  .showSuggestionAfterError(false)
+  .configureOutput({
+    writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `rotor: ${text}` : text),
+  });
+
+program
+  .command('generate')
+  .description('Generate text from a prompt; stdout carries the prompt followed by the generated text.')
+  .option('--model <path>', 'model file (llama2.c .bin); default: stories260K')
+  .option('--tokenizer <path>', 'tokenizer file (llama2.c tokenizer.bin); default: beside the model')
+  .option('--prompt <text>', 'prompt text', '')
+  .option(
+    '--max-new-tokens <n>',
+    'most tokens to generate (default: until the context is full)',
+    number('--max-new-tokens', { integer: true, min: 0 }),
+  )
+  .option(
+    '--temperature <t>',
+    'sampling temperature; 0 is greedy (default 1)',
+    number('--temperature', { min: 0 }),
+  )
+  .option(
+    '--top-k <k>',
+    'keep the k most likely tokens; 0 disables (default 0)',
+    number('--top-k', { integer: true, min: 0 }),
+  )
+  .option(
+    '--top-p <p>',
+    'nucleus sampling threshold; 0 or 1 disables (default 0.9)',
+    number('--top-p', { min: 0 }),
+  )
+  .option('--seed <s>', 'random seed (default: from the clock)', number('--seed', { integer: true, min: 0 }))
+  .option('--backend <name>', 'reference | wasm | webgpu | auto', 'auto')
+  .option(
+    '--positional-encoding <json>',
+    'replace the model\'s positional encoding, e.g. \'{"type":"rope","base":20000}\'',
+  )
+  .option('--stats <format>', 'print statistics on stderr as one line of JSON ("json")')
+  .action(generateCommand);
+
+program
+  .command('tokenize')
+  .description('Encode stdin; prints the ids separated by spaces.')
+  .requiredOption('--tokenizer <path>', 'tokenizer file')
+  .option('--add-special', 'add the special tokens (BOS) of the format')
+  .option('--jsonl', 'each input line is a JSON string; each output line the JSON array of its ids')
+  .action(tokenizeCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(
+      error instanceof CommanderInvalidArgument ? new UsageError(error.message) : error,
+    );
+  }
+}

@@ -1,0 +1,2 @@
+/** Placeholder entry of the demo page; the demo issue replaces it with the Vite app. */
+export const demoName = 'rotor-demo';

@@ -1,0 +1,52 @@
+/**
+ * add — element-wise `out = a + b`, with b either a's shape or one row broadcast over every row.
+ *
+ * Legend:
+ *   M    rows of a (leading dimensions flattened)
+ *   N    row width
+ *   a    [M, N]
+ *   b    [M, N], or [N] repeated for each row
+ *   out  [M, N], may be a itself, or b itself when b is not broadcast
+ */
+import type { KernelAttrs, KernelInputs, TensorHandle } from '@rotor/core';
+import type { KernelContext } from './reference-tensor.js';
+import { type BinaryPlan, requireNoOverlap, resolveTensor, validateBinary } from './validate.js';
+
+const KERNEL = 'add';
+
+/** Checks dtypes and shapes, and whether b is broadcast; backend-independent. */
+export function validateAdd(inputs: KernelInputs<'add'>, out: TensorHandle): BinaryPlan {
+  return validateBinary(KERNEL, inputs.a, inputs.b, out);
+}
+
+function computeAdd(
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  { M, N, broadcast }: BinaryPlan,
+): void {
+  if (!broadcast) {
+    for (let e = 0; e < M * N; e++) out[e] = a[e] + b[e];
+    return;
+  }
+  for (let m = 0; m < M; m++) {
+    const row = m * N;
+    for (let n = 0; n < N; n++) out[row + n] = a[row + n] + b[n];
+  }
+}
+
+/** Reference `add` kernel. */
+export function add(
+  context: KernelContext,
+  inputs: KernelInputs<'add'>,
+  _attrs: KernelAttrs<'add'>,
+  outHandle: TensorHandle,
+): void {
+  const a = resolveTensor(KERNEL, 'inputs.a', inputs.a, context.owner);
+  const b = resolveTensor(KERNEL, 'inputs.b', inputs.b, context.owner);
+  const out = resolveTensor(KERNEL, 'out', outHandle, context.owner);
+  const plan = validateAdd({ a, b }, out);
+  requireNoOverlap(KERNEL, out, 'inputs.a', a, true);
+  requireNoOverlap(KERNEL, out, 'inputs.b', b, !plan.broadcast);
+  computeAdd(a.data as Float32Array, b.data as Float32Array, out.data as Float32Array, plan);
+}

@@ -1,0 +1,347 @@
+/**
+ * The decoder forward pass, readable top to bottom (llama2.c `run.c` `forward()` on a Backend).
+ *
+ * Legend: T tokens in this call, p position of the first of them, S cache capacity, D model
+ * width, H / Hkv query / key-value heads, Dh head width, F feed-forward width, V vocabulary.
+ *
+ * Config (hyper-parameters), weights (backend tensors, uploaded once) and scratch buffers
+ * (activations, KV cache; allocated once) are kept apart. A decode step (T = 1) allocates no
+ * tensors: it runs over views made at construction.
+ */
+import {
+  type Backend,
+  ContextOverflowError,
+  InvalidArgumentError,
+  type ModelConfig,
+  type PositionalEncoding,
+  type RotaryLayout,
+  type ScoreBiasDescriptor,
+  type TensorHandle,
+  UnsupportedError,
+} from '@rotor/core';
+import { kvDim, queryDim, validateModelConfig } from './config.js';
+import { type ModelWeights, llamaWeightNames as names, requireTensor } from './weights.js';
+
+/** Options of {@link DecoderModel.create}. */
+export interface DecoderModelOptions {
+  /** Backend that stores the weights and runs the kernels. */
+  backend: Backend;
+  /** The positional encoding, already bound to this model's dimensions. */
+  positionalEncoding: PositionalEncoding;
+  /** KV-cache capacity in tokens. Default: the model's trained context, capped by the encoding's range. */
+  maxSequenceLength?: number;
+  /** Most rows processed by one prefill pass; longer prompts are prefilled in chunks. Default 256. */
+  maxPrefillRows?: number;
+}
+
+interface LayerWeights {
+  attentionNorm: TensorHandle; // [D]
+  wq: TensorHandle; // [H*Dh, D]
+  wk: TensorHandle; // [Hkv*Dh, D]
+  wv: TensorHandle; // [Hkv*Dh, D]
+  wo: TensorHandle; // [D, H*Dh]
+  ffnNorm: TensorHandle; // [D]
+  w1: TensorHandle; // [F, D]
+  w2: TensorHandle; // [D, F]
+  w3: TensorHandle; // [F, D]
+  keyCache: TensorHandle; // [1, S, Hkv*Dh]
+  valueCache: TensorHandle; // [1, S, Hkv*Dh]
+}
+
+/** Activation buffers viewed at T rows. */
+interface Activations {
+  rows: number;
+  x: TensorHandle; // [T, D] residual stream
+  xb: TensorHandle; // [T, D] normed input of a sub-layer
+  xb2: TensorHandle; // [T, D] sub-layer output
+  q: TensorHandle; // [T, H*Dh]
+  queries: TensorHandle; // [1, T, H*Dh] the same storage as q, batch-shaped for attention
+  k: TensorHandle; // [T, Hkv*Dh]
+  v: TensorHandle; // [T, Hkv*Dh]
+  attention: TensorHandle; // [1, T, H*Dh]
+  hb: TensorHandle; // [T, F]
+  hb2: TensorHandle; // [T, F]
+  positions: TensorHandle; // [T, D] additive position table
+}
+
+/** A Llama-family decoder on a backend, with its KV cache. */
+export class DecoderModel {
+  readonly config: ModelConfig;
+  readonly backend: Backend;
+  readonly positionalEncoding: PositionalEncoding;
+  /** KV-cache capacity in tokens. */
+  readonly maxSequenceLength: number;
+
+  private readonly tokenEmbedding: TensorHandle; // [V, D]
+  private readonly finalNorm: TensorHandle; // [D]
+  private readonly classifier: TensorHandle; // [V, D]
+  private readonly layers: LayerWeights[];
+  private readonly rotaryCos?: TensorHandle; // [S, rotaryDim/2]
+  private readonly rotarySin?: TensorHandle; // [S, rotaryDim/2]
+  private readonly rotaryDim: number;
+  private readonly rotaryLayout: RotaryLayout = 'interleaved';
+  private readonly scoreBias?: ScoreBiasDescriptor;
+  private readonly attentionScale: number;
+  private readonly full: Activations; // views at the full prefill row count
+  private readonly single: Activations; // views at T = 1, reused by every decode step
+  private readonly lastRow: TensorHandle; // [1, D]
+  private readonly logits: TensorHandle; // [1, V]
+  private readonly lastIndex = new Int32Array(1);
+  private readonly owned: TensorHandle[] = [];
+  private disposed = false;
+
+  private constructor(weights: ModelWeights, options: DecoderModelOptions) {
+    const config = validateModelConfig(weights.config);
+    if (config.norm !== 'rms-norm' || config.normPlacement !== 'pre' || config.mlp !== 'swiglu') {
+      throw new UnsupportedError(
+        `model: only the Llama block (pre rms-norm, swiglu) is implemented, found ${config.normPlacement} ${config.norm}, ${config.mlp}`,
+      );
+    }
+    const { backend, positionalEncoding: encoding } = options;
+    this.config = config;
+    this.backend = backend;
+    this.positionalEncoding = encoding;
+    const capacity = options.maxSequenceLength ?? Math.min(config.maxSequenceLength, encoding.maxPositions);
+    if (!Number.isInteger(capacity) || capacity <= 0 || capacity > encoding.maxPositions) {
+      throw new InvalidArgumentError(
+        `model: maxSequenceLength: expected an integer in [1, ${encoding.maxPositions}] (the positional encoding's range), found ${capacity}`,
+      );
+    }
+    this.maxSequenceLength = capacity;
+    const { modelDim: D, hiddenDim: F, vocabSize: V, numLayers } = config;
+    const Q = queryDim(config);
+    const KV = kvDim(config);
+
+    const upload = (name: string, shape: number[]) =>
+      this.own(backend.upload(requireTensor(weights, name, shape).data, shape));
+    this.tokenEmbedding = upload(names.tokenEmbedding, [V, D]);
+    this.finalNorm = upload(names.finalNorm, [D]);
+    this.classifier = config.tiedEmbeddings ? this.tokenEmbedding : upload(names.classifier, [V, D]);
+    this.layers = [];
+    for (let l = 0; l < numLayers; l++) {
+      this.layers.push({
+        attentionNorm: upload(names.attentionNorm(l), [D]),
+        wq: upload(names.wq(l), [Q, D]),
+        wk: upload(names.wk(l), [KV, D]),
+        wv: upload(names.wv(l), [KV, D]),
+        wo: upload(names.wo(l), [D, Q]),
+        ffnNorm: upload(names.ffnNorm(l), [D]),
+        w1: upload(names.w1(l), [F, D]),
+        w2: upload(names.w2(l), [D, F]),
+        w3: upload(names.w3(l), [F, D]),
+        keyCache: this.own(backend.allocate([1, capacity, KV])),
+        valueCache: this.own(backend.allocate([1, capacity, KV])),
+      });
+    }
+
+    let attentionFactor = 1;
+    this.rotaryDim = 0;
+    if (encoding.hooks.rotary && encoding.rotary) {
+      const tables = encoding.rotary(0, capacity);
+      this.rotaryDim = tables.rotaryDim;
+      this.rotaryLayout = tables.layout;
+      attentionFactor = tables.attentionFactor;
+      this.rotaryCos = this.own(backend.upload(tables.cos, [capacity, tables.rotaryDim / 2]));
+      this.rotarySin = this.own(backend.upload(tables.sin, [capacity, tables.rotaryDim / 2]));
+      if (!backend.capabilities.rotaryLayouts.includes(tables.layout)) {
+        throw new UnsupportedError(
+          `backend ${backend.name}: rotary layout "${tables.layout}" is not supported`,
+        );
+      }
+    }
+    if (encoding.hooks.scoreBias && encoding.scoreBias) {
+      this.scoreBias = encoding.scoreBias();
+      if (!backend.capabilities.scoreBias.includes(this.scoreBias.type)) {
+        throw new UnsupportedError(
+          `backend ${backend.name}: score bias "${this.scoreBias.type}" is not supported`,
+        );
+      }
+    }
+    this.attentionScale = attentionFactor / Math.sqrt(config.headDim);
+
+    const rows = Math.min(capacity, options.maxPrefillRows ?? 256);
+    const q = this.own(backend.allocate([rows, Q]));
+    this.full = {
+      rows,
+      x: this.own(backend.allocate([rows, D])),
+      xb: this.own(backend.allocate([rows, D])),
+      xb2: this.own(backend.allocate([rows, D])),
+      q,
+      queries: backend.view(q, [1, rows, Q]),
+      k: this.own(backend.allocate([rows, KV])),
+      v: this.own(backend.allocate([rows, KV])),
+      attention: this.own(backend.allocate([1, rows, Q])),
+      hb: this.own(backend.allocate([rows, F])),
+      hb2: this.own(backend.allocate([rows, F])),
+      positions: this.own(backend.allocate([rows, D])),
+    };
+    this.single = this.viewRows(1);
+    this.lastRow = this.own(backend.allocate([1, D]));
+    this.logits = this.own(backend.allocate([1, V]));
+  }
+
+  /** Uploads `weights` to `options.backend` and allocates the KV cache and scratch buffers. */
+  static async create(weights: ModelWeights, options: DecoderModelOptions): Promise<DecoderModel> {
+    const model = new DecoderModel(weights, options);
+    await options.backend.sync();
+    return model;
+  }
+
+  /**
+   * Runs `ids` at positions `[start, start + ids.length)`, filling the KV cache, and writes the
+   * logits of the last position into `logits` (`[V]`, allocated when absent), which it returns.
+   * The cache must already hold positions `[0, start)`.
+   */
+  async forward(ids: ArrayLike<number>, start: number, logits?: Float32Array): Promise<Float32Array> {
+    this.checkUsable();
+    const count = ids.length;
+    if (count === 0)
+      throw new InvalidArgumentError('model.forward: expected at least one token id, found none');
+    if (!Number.isInteger(start) || start < 0) {
+      throw new InvalidArgumentError(`model.forward: start: expected an integer >= 0, found ${start}`);
+    }
+    if (start + count > this.maxSequenceLength) {
+      throw new ContextOverflowError(
+        `model.forward: positions ${start}..${start + count - 1} exceed the context of ${this.maxSequenceLength} tokens`,
+      );
+    }
+    const V = this.config.vocabSize;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new InvalidArgumentError(
+          `model.forward: ids[${i}]: expected an integer in [0, ${V}), found ${id}`,
+        );
+      }
+    }
+    let done = 0;
+    let rows = 0;
+    while (done < count) {
+      rows = Math.min(this.full.rows, count - done);
+      const chunk = done === 0 && rows === count ? ids : Array.prototype.slice.call(ids, done, done + rows);
+      this.layersForward(rows === 1 ? this.single : this.viewRows(rows), chunk, start + done);
+      done += rows;
+    }
+    return this.classify(rows, logits ?? new Float32Array(V));
+  }
+
+  /** The transformer blocks over one chunk of T rows at position p, leaving the final hidden states in `a.x`. */
+  private layersForward(a: Activations, ids: ArrayLike<number>, p: number): void {
+    const { backend: b, config } = this;
+    const T = a.rows;
+    const attentionAttrs = {
+      numHeads: config.numHeads,
+      numKvHeads: config.numKvHeads,
+      headDim: config.headDim,
+      kvOffset: p,
+      causal: true,
+      scale: this.attentionScale,
+      scoreBias: this.scoreBias,
+    };
+    const rotaryAttrs = {
+      headDim: config.headDim,
+      rotaryDim: this.rotaryDim,
+      layout: this.rotaryLayout,
+      positionOffset: p,
+    };
+
+    // x [T, D]: token embeddings, plus absolute positions for additive encodings
+    b.run('embedding', { table: this.tokenEmbedding }, { ids }, a.x);
+    if (this.positionalEncoding.hooks.additive && this.positionalEncoding.additive) {
+      b.write(a.positions, this.positionalEncoding.additive(p, T));
+      b.run('add', { a: a.x, b: a.positions }, {}, a.x);
+    }
+
+    for (const layer of this.layers) {
+      // attention: xb [T, D] = rmsnorm(x); q [T, H*Dh], k, v [T, Hkv*Dh]
+      b.run('rmsNorm', { x: a.x, weight: layer.attentionNorm }, { epsilon: config.normEpsilon }, a.xb);
+      b.run('matmul', { x: a.xb, w: layer.wq }, {}, a.q);
+      b.run('matmul', { x: a.xb, w: layer.wk }, {}, a.k);
+      b.run('matmul', { x: a.xb, w: layer.wv }, {}, a.v);
+      if (this.rotaryCos && this.rotarySin) {
+        const tables = { cos: this.rotaryCos, sin: this.rotarySin };
+        b.run('applyRotary', { x: a.q, ...tables }, { ...rotaryAttrs, numHeads: config.numHeads }, a.q);
+        b.run('applyRotary', { x: a.k, ...tables }, { ...rotaryAttrs, numHeads: config.numKvHeads }, a.k);
+      }
+      // cache rows [p, p+T) ← k, v; attention [1, T, H*Dh] over cache slots [0, p+T)
+      b.run('writeRows', { src: a.k }, { rowOffset: p }, layer.keyCache);
+      b.run('writeRows', { src: a.v }, { rowOffset: p }, layer.valueCache);
+      b.run(
+        'attention',
+        { q: a.queries, k: layer.keyCache, v: layer.valueCache },
+        attentionAttrs,
+        a.attention,
+      );
+      // x += wo · attention
+      b.run('matmul', { x: a.attention, w: layer.wo }, {}, a.xb2);
+      b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
+
+      // feed-forward: xb = rmsnorm(x); hb [T, F] = silu(w1 xb) * (w3 xb); x += w2 hb
+      b.run('rmsNorm', { x: a.x, weight: layer.ffnNorm }, { epsilon: config.normEpsilon }, a.xb);
+      b.run('matmul', { x: a.xb, w: layer.w1 }, {}, a.hb);
+      b.run('matmul', { x: a.xb, w: layer.w3 }, {}, a.hb2);
+      b.run('silu', { x: a.hb }, {}, a.hb);
+      b.run('mul', { a: a.hb, b: a.hb2 }, {}, a.hb);
+      b.run('matmul', { x: a.hb, w: layer.w2 }, {}, a.xb);
+      b.run('add', { a: a.x, b: a.xb }, {}, a.x);
+    }
+  }
+
+  /** Final norm and classifier on the last of `rows` hidden states: logits [V]. */
+  private async classify(rows: number, logits: Float32Array): Promise<Float32Array> {
+    const b = this.backend;
+    const a = rows === 1 ? this.single : this.viewRows(rows);
+    // lastRow [1, D] = x[T-1]
+    this.lastIndex[0] = rows - 1;
+    b.run('embedding', { table: a.x }, { ids: this.lastIndex }, this.lastRow);
+    b.run(
+      'rmsNorm',
+      { x: this.lastRow, weight: this.finalNorm },
+      { epsilon: this.config.normEpsilon },
+      this.lastRow,
+    );
+    // logits [1, V] = classifier · lastRow
+    b.run('matmul', { x: this.lastRow, w: this.classifier }, {}, this.logits);
+    return b.read(this.logits, logits);
+  }
+
+  /** Releases every backend tensor the model owns. The backend itself stays alive. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const tensor of this.owned) this.backend.dispose(tensor);
+    this.owned.length = 0;
+  }
+
+  private viewRows(rows: number): Activations {
+    const b = this.backend;
+    const f = this.full;
+    const view = (t: TensorHandle, shape: number[]) => b.view(t, shape);
+    const { modelDim: D, hiddenDim: F } = this.config;
+    const Q = queryDim(this.config);
+    const KV = kvDim(this.config);
+    return {
+      rows,
+      x: view(f.x, [rows, D]),
+      xb: view(f.xb, [rows, D]),
+      xb2: view(f.xb2, [rows, D]),
+      q: view(f.q, [rows, Q]),
+      queries: view(f.q, [1, rows, Q]),
+      k: view(f.k, [rows, KV]),
+      v: view(f.v, [rows, KV]),
+      attention: view(f.attention, [1, rows, Q]),
+      hb: view(f.hb, [rows, F]),
+      hb2: view(f.hb2, [rows, F]),
+      positions: view(f.positions, [rows, D]),
+    };
+  }
+
+  private own(tensor: TensorHandle): TensorHandle {
+    this.owned.push(tensor);
+    return tensor;
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new InvalidArgumentError('model: used after dispose()');
+  }
+}

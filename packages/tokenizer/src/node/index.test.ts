@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FormatError, IoError, UnsupportedError } from '@rotor/core';
+import { describeWithFixtures, fixturePath } from '@rotor-internal/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildLlama2cFile, syntheticVocabulary } from '../test-utils/llama2c-file.js';
+import { loadTokenizerFile } from './index.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'rotor-tokenizer-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function writeTemporary(name: string, bytes: Uint8Array | string): string {
+  const path = join(directory, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe('loadTokenizerFile', () => {
+  it('loads a llama2.c tokenizer.bin', async () => {
+    const path = writeTemporary('synthetic.bin', buildLlama2cFile(syntheticVocabulary([' ', 'a'])));
+    const tokenizer = await loadTokenizerFile(path);
+    expect(tokenizer.vocabSize).toBe(261);
+    expect(tokenizer.encode('a', { addSpecialTokens: true })).toEqual([1, 259, 260]);
+    expect((await loadTokenizerFile(path, { vocabSize: 259 })).vocabSize).toBe(259);
+  });
+
+  it('throws IoError naming a missing file', async () => {
+    const path = join(directory, 'missing.bin');
+    await expect(loadTokenizerFile(path)).rejects.toThrow(IoError);
+    await expect(loadTokenizerFile(path)).rejects.toThrow(`${path}: cannot read tokenizer file (ENOENT)`);
+    await expect(loadTokenizerFile(directory)).rejects.toThrow(IoError);
+  });
+
+  it('throws FormatError naming the file and its first bytes when the format is unknown', async () => {
+    const path = writeTemporary(
+      'image.png',
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+    );
+    await expect(loadTokenizerFile(path)).rejects.toThrow(FormatError);
+    await expect(loadTokenizerFile(path)).rejects.toThrow(
+      `${path}: tokenizer format: expected a llama2.c tokenizer.bin`,
+    );
+    await expect(loadTokenizerFile(path)).rejects.toThrow(
+      '12 bytes starting 89 50 4e 47 0d 0a 1a 0a (.PNG....)',
+    );
+    const empty = writeTemporary('empty.bin', new Uint8Array(0));
+    await expect(loadTokenizerFile(empty)).rejects.toThrow('found "an empty file"');
+  });
+
+  it('reports a damaged llama2.c file with its path and offset', async () => {
+    const bytes = buildLlama2cFile(syntheticVocabulary([' ', 'a']));
+    const path = writeTemporary('truncated.bin', bytes.subarray(0, bytes.length - 1));
+    await expect(loadTokenizerFile(path)).rejects.toThrow(
+      `${path} byte ${bytes.length - 5}: entry 260 piece length`,
+    );
+  });
+
+  it('recognises GGUF and tokenizer.json as not supported yet', async () => {
+    const gguf = writeTemporary('vocab.gguf', new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]));
+    await expect(loadTokenizerFile(gguf)).rejects.toThrow(UnsupportedError);
+    const json = writeTemporary('tokenizer.json', ' {"model": {}}');
+    await expect(loadTokenizerFile(json)).rejects.toThrow(
+      /tokenizer-json tokenizer files are not supported yet/,
+    );
+  });
+});
+
+describeWithFixtures('loadTokenizerFile on tok512.bin', ['stories260K/tok512.bin'], () => {
+  it('loads it', async () => {
+    const tokenizer = await loadTokenizerFile(fixturePath('stories260K/tok512.bin'), { vocabSize: 512 });
+    expect(tokenizer.encode('Once upon a time', { addSpecialTokens: true })).toEqual([1, 403, 407, 261, 378]);
+  });
+});
