@@ -1,15 +1,9 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base';
 
-export default defineConfig({
-  entry: {
+export default defineConfig(
+  libraryBuild({
     index: 'src/index.ts',
     'node/index': 'src/node/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  splitting: true,
-  treeshake: true,
-});
+  }),
+);

@@ -44,6 +44,7 @@ export type {
   PositionalEncodingSpec,
   RotaryTables,
 } from './positional-encoding.js';
+export { t5RelativeBucket } from './score-bias.js';
 export {
   type DType,
   type DTypeStorage,

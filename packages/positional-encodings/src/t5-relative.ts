@@ -4,6 +4,7 @@
  * distances and log-spaced up to `maxDistance`, beyond which they saturate.
  */
 import {
+  t5RelativeBucket as coreT5RelativeBucket,
   type PositionalEncoding,
   type PositionalEncodingFactory,
   type PositionalEncodingSpec,
@@ -42,6 +43,7 @@ function exactBuckets(numBuckets: number, bidirectional: boolean): number {
  *   `maxExact + trunc(ln(d / maxExact) / ln(maxDistance / maxExact) * (buckets - maxExact))`,
  *   capped at `buckets - 1` (`buckets` = the buckets of one direction).
  */
+/** Validating wrapper of `t5RelativeBucket` from `@rotor/core`. */
 export function t5RelativeBucket(
   relativePosition: number,
   bidirectional: boolean,
@@ -62,20 +64,7 @@ export function t5RelativeBucket(
   if (!Number.isSafeInteger(maxDistance) || maxDistance <= maxExact) {
     throw fieldError(where, 'maxDistance', `an integer > ${maxExact}`, maxDistance);
   }
-  let buckets = numBuckets;
-  let bucket = 0;
-  let distance: number;
-  if (bidirectional) {
-    buckets = Math.floor(buckets / 2);
-    if (relativePosition > 0) bucket += buckets;
-    distance = Math.abs(relativePosition);
-  } else {
-    distance = Math.max(-relativePosition, 0);
-  }
-  if (distance < maxExact) return bucket + distance;
-  const logRatio = f(f(Math.log(f(distance / maxExact))) / f(Math.log(maxDistance / maxExact)));
-  const large = maxExact + Math.trunc(f(logRatio * (buckets - maxExact)));
-  return bucket + Math.min(large, buckets - 1);
+  return coreT5RelativeBucket(relativePosition, bidirectional, numBuckets, maxDistance);
 }
 
 class T5RelativeEncoding implements PositionalEncoding {

@@ -1,9 +1,8 @@
-import type { KernelAttrs, ScoreBiasDescriptor } from '@rotor/core';
+import { type KernelAttrs, type ScoreBiasDescriptor, t5RelativeBucket } from '@rotor/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Random } from '../../conformance/build.js';
 import { createReferenceBackend } from '../../index.js';
-import { t5RelativePositionBucket } from './attention.js';
 
 /** Buckets of Hugging Face `_relative_position_bucket` (PyTorch float32), computed outside this project. */
 const HF_BUCKETS: readonly [
@@ -152,7 +151,7 @@ function textbookAttention(c: Config, q: Float32Array, k: Float32Array, v: Float
           if (c.scoreBias?.type === 'alibi') bias = -c.scoreBias.slopes[h] * Math.abs(i - j);
           if (c.scoreBias?.type === 't5') {
             const { bidirectional, numBuckets, maxDistance, table } = c.scoreBias;
-            bias = table[t5RelativePositionBucket(j - i, bidirectional, numBuckets, maxDistance) * c.H + h];
+            bias = table[t5RelativeBucket(j - i, bidirectional, numBuckets, maxDistance) * c.H + h];
           }
           scores.push(dot * scale + bias);
         }
@@ -188,10 +187,9 @@ describe('reference attention', () => {
   it('buckets T5 relative positions exactly as Hugging Face does', () => {
     for (const [bidirectional, numBuckets, maxDistance, pairs] of HF_BUCKETS) {
       for (const [relative, bucket] of pairs) {
-        expect(
-          t5RelativePositionBucket(relative, bidirectional, numBuckets, maxDistance),
-          `${relative}`,
-        ).toBe(bucket);
+        expect(t5RelativeBucket(relative, bidirectional, numBuckets, maxDistance), `${relative}`).toBe(
+          bucket,
+        );
       }
     }
   });

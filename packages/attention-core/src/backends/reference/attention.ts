@@ -28,6 +28,7 @@ import {
   type ScoreBiasDescriptor,
   type Shape,
   type TensorHandle,
+  t5RelativeBucket,
   UnsupportedError,
 } from '@rotor/core';
 import type { KernelContext } from './reference-tensor.js';
@@ -62,34 +63,6 @@ export interface AttentionPlan {
   readonly validLengths: ArrayLike<number> | undefined;
   readonly scale: number;
   readonly scoreBias: ScoreBiasDescriptor | undefined;
-}
-
-/**
- * Hugging Face `_relative_position_bucket` (T5) for one relative position `j - i`. The large-distance
- * branch rounds each step to float32 as PyTorch does, so bucket boundaries land where they do there.
- */
-export function t5RelativePositionBucket(
-  relativePosition: number,
-  bidirectional: boolean,
-  numBuckets: number,
-  maxDistance: number,
-): number {
-  let buckets = numBuckets;
-  let bucket = 0;
-  let distance: number;
-  if (bidirectional) {
-    buckets = Math.floor(buckets / 2);
-    if (relativePosition > 0) bucket += buckets;
-    distance = Math.abs(relativePosition);
-  } else {
-    distance = Math.max(-relativePosition, 0);
-  }
-  const maxExact = Math.floor(buckets / 2);
-  if (distance < maxExact) return bucket + distance;
-  const f = Math.fround;
-  const logRatio = f(f(Math.log(f(distance / maxExact))) / f(Math.log(maxDistance / maxExact)));
-  const large = maxExact + Math.trunc(f(logRatio * (buckets - maxExact)));
-  return bucket + Math.min(large, buckets - 1);
 }
 
 /** `[B, rows, width]` of a rank-3 tensor, or `[1, rows, width]` of a rank-2 one. */
@@ -261,7 +234,7 @@ function computeAttention(
       const L = causal ? Math.min(visible, i + 1) : visible;
       if (t5) {
         for (let j = 0; j < L; j++) {
-          buckets[j] = t5RelativePositionBucket(j - i, t5.bidirectional, t5.numBuckets, t5.maxDistance);
+          buckets[j] = t5RelativeBucket(j - i, t5.bidirectional, t5.numBuckets, t5.maxDistance);
         }
       }
       const qRow = (b * T + t) * qWidth;
