@@ -6,12 +6,12 @@
  * variable — except under `CI=true`, where a missing fixture fails the run.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'vitest';
 
-/** Repository root. */
-export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { repositoryRoot } from './paths.js';
+
+export { repositoryRoot };
 
 /** Directory holding the external fixtures (it may not exist). */
 export const fixturesDirectory = process.env.ROTOR_FIXTURES
@@ -50,3 +50,5 @@ export function describeWithFixtures(name: string, relativePaths: string[], body
   console.warn(`skipping "${name}": ${message}`);
   describe.skipIf(true)(name, body);
 }
+
+export { expectOneLineError, type RotorRun, rotorBin, runRotor } from './cli.js';

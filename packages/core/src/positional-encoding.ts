@@ -69,6 +69,11 @@ export interface PositionalEncoding {
    * their length.
    */
   readonly maxPositions: number;
+  /**
+   * True when the rotary tables of a position depend on the current sequence length (dynamic
+   * NTK): the model then asks for the tables of each new window instead of caching `[0, S)`.
+   */
+  readonly lengthDependent?: boolean;
   /** Additive hook: `[count, modelDim]` row-major values for positions `[start, start + count)`. */
   additive?(start: number, count: number): Float32Array;
   /** Rotary hook: tables for positions `[start, start + count)`. */

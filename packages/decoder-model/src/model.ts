@@ -245,6 +245,13 @@ export class DecoderModel {
       positionOffset: p,
     };
 
+    // Length-dependent rotary angles (dynamic NTK) are refreshed for this window: rows [p, p+T) of cos/sin
+    if (this.positionalEncoding.lengthDependent && this.rotaryCos && this.rotarySin) {
+      const window = this.positionalEncoding.rotary!(p, T);
+      b.write(this.rotaryCos, window.cos, (p * this.rotaryDim) / 2);
+      b.write(this.rotarySin, window.sin, (p * this.rotaryDim) / 2);
+    }
+
     // x [T, D]: token embeddings, plus absolute positions for additive encodings
     b.run('embedding', { table: this.tokenEmbedding }, { ids }, a.x);
     if (this.positionalEncoding.hooks.additive && this.positionalEncoding.additive) {

@@ -44,7 +44,7 @@ describe('registry', () => {
       'learned',
       'rope',
       'alibi',
-      't5',
+      't5-relative',
     ]);
     expect(builtinPositionalEncodings().map((factory) => factory.type)).toEqual([
       'none',
@@ -52,7 +52,7 @@ describe('registry', () => {
       'learned',
       'rope',
       'alibi',
-      't5',
+      't5-relative',
     ]);
     const rope = createDefaultPositionalEncodingRegistry().create(
       { type: 'rope', layout: 'half-split' },
@@ -88,9 +88,9 @@ describe('registry', () => {
       ['rope', /positionalEncoding: expected a JSON object, found "rope"/],
       [
         {},
-        /positionalEncoding\.type: expected one of "none", "sinusoidal", "learned", "rope", "alibi", "t5", found no value/,
+        /positionalEncoding\.type: expected one of "none", "sinusoidal", "learned", "rope", "alibi", "t5-relative", found no value/,
       ],
-      [{ type: 'xpos' }, /positionalEncoding\.type: expected one of .*"t5", found "xpos"/],
+      [{ type: 'xpos' }, /positionalEncoding\.type: expected one of .*"t5-relative", found "xpos"/],
       [
         { type: 'rope', layout: 'diagonal' },
         /positionalEncoding\.layout: expected "interleaved" or "half-split", found "diagonal"/,
@@ -108,7 +108,10 @@ describe('registry', () => {
         /positionalEncoding\.base: expected a finite number > 1, found \[1\]/,
       ],
       [{ type: 'alibi', maxBias: true }, /positionalEncoding\.maxBias: .*found true/],
-      [{ type: 't5', numBuckets: 1 }, /positionalEncoding\.numBuckets: expected an integer >= 2, found 1/],
+      [
+        { type: 't5-relative', numBuckets: 1 },
+        /positionalEncoding\.numBuckets: expected an integer >= 2, found 1/,
+      ],
       [
         { type: 'rope', scaling: { type: 'yarn', factor: 4, originalMaxPositions: -3 } },
         /positionalEncoding\.scaling\.originalMaxPositions: expected an integer >= 1, found -3/,

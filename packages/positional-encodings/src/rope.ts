@@ -114,6 +114,7 @@ export class RopeEncoding implements PositionalEncoding {
   readonly type = 'rope';
   readonly hooks = Object.freeze({ additive: false, rotary: true, scoreBias: false });
   readonly maxPositions = ROPE_MAX_POSITIONS;
+  readonly lengthDependent: boolean;
   private readonly half: number;
   private readonly attentionFactor: number;
   /** Frequencies independent of length (for dynamic NTK: those up to `originalMaxPositions`). */
@@ -129,6 +130,7 @@ export class RopeEncoding implements PositionalEncoding {
 
   constructor(readonly spec: RopeSpec) {
     this.half = spec.rotaryDim / 2;
+    this.lengthDependent = isLengthDependent(spec.scaling);
     this.attentionFactor = ropeAttentionFactor(spec.scaling);
     let rows = Math.min(this.maxPositions, Math.floor(MAX_TABLE_ELEMENTS / this.half));
     if (isLengthDependent(spec.scaling)) rows = Math.min(rows, spec.scaling.originalMaxPositions);

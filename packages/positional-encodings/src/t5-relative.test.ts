@@ -83,22 +83,29 @@ describe('t5 strategy', () => {
   });
 
   it('describes the learned table with defaults for a decoder', () => {
-    const encoding = t5RelativeFactory.create({ type: 't5' }, context());
+    const encoding = t5RelativeFactory.create({ type: 't5-relative' }, context());
     expect(encoding.spec).toEqual({
-      type: 't5',
+      type: 't5-relative',
       numBuckets: 32,
       maxDistance: 128,
       bidirectional: false,
       weight: 'relative_attention_bias',
     });
     const descriptor = encoding.scoreBias!();
-    expect(descriptor).toEqual({ type: 't5', numBuckets: 32, maxDistance: 128, bidirectional: false, table });
+    expect(descriptor).toEqual({
+      type: 't5',
+      numBuckets: 32,
+      maxDistance: 128,
+      bidirectional: false,
+      table,
+    });
     // Query 40, key 0: distance 40 → bucket 16 + trunc(ln(2.5)/ln 8 × 16) = 23; head 2 → table[23 × 3 + 2].
     expect(scoreBiasAt(descriptor, 2, 40, 0)).toBe(table[23 * 3 + 2]);
   });
 
   it('makes the bias depend only on i - j', () => {
-    const descriptor = t5RelativeFactory.create({ type: 't5', bidirectional: true }, context()).scoreBias!();
+    const descriptor = t5RelativeFactory.create({ type: 't5-relative', bidirectional: true }, context())
+      .scoreBias!();
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: numHeads - 1 }),
@@ -115,16 +122,16 @@ describe('t5 strategy', () => {
   });
 
   it('rejects a missing or misshapen table and bad options', () => {
-    expect(() => t5RelativeFactory.create({ type: 't5' }, context({}))).toThrow(
+    expect(() => t5RelativeFactory.create({ type: 't5-relative' }, context({}))).toThrow(
       /positionalEncoding\.weight "relative_attention_bias": expected the name of a float32 weight \[32, 3\] the model provides, found no such weight/,
     );
-    expect(() => t5RelativeFactory.create({ type: 't5', numBuckets: 16 }, context())).toThrow(
+    expect(() => t5RelativeFactory.create({ type: 't5-relative', numBuckets: 16 }, context())).toThrow(
       /expected a \[numBuckets 16, numHeads 3\] table of 48 values, found 96 values/,
     );
-    expect(() => t5RelativeFactory.create({ type: 't5', bidirectional: 'yes' }, context())).toThrow(
+    expect(() => t5RelativeFactory.create({ type: 't5-relative', bidirectional: 'yes' }, context())).toThrow(
       /positionalEncoding\.bidirectional: expected true or false, found "yes"/,
     );
-    expect(() => t5RelativeFactory.create({ type: 't5', maxDistance: 10 }, context())).toThrow(
+    expect(() => t5RelativeFactory.create({ type: 't5-relative', maxDistance: 10 }, context())).toThrow(
       /positionalEncoding\.maxDistance: expected an integer > 16, found 10/,
     );
   });

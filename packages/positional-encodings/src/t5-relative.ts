@@ -15,9 +15,9 @@ import { checkContext, fieldError, readSpec, requireWeight } from './validation.
 
 const f = Math.fround;
 
-/** Normalised spec, e.g. `{"type":"t5","numBuckets":32,"maxDistance":128,"bidirectional":false,"weight":"relative_attention_bias"}`. */
+/** Normalised spec, e.g. `{"type":"t5-relative","numBuckets":32,"maxDistance":128,"bidirectional":false,"weight":"relative_attention_bias"}`. */
 export interface T5RelativeSpec extends PositionalEncodingSpec {
-  readonly type: 't5';
+  readonly type: 't5-relative';
   /** Buckets, default 32: at least 2, or 4 when bidirectional. */
   readonly numBuckets: number;
   /** Distance where the log-spaced buckets end, default 128; above the exact range. */
@@ -68,7 +68,7 @@ export function t5RelativeBucket(
 }
 
 class T5RelativeEncoding implements PositionalEncoding {
-  readonly type = 't5';
+  readonly type = 't5-relative';
   readonly hooks = Object.freeze({ additive: false, rotary: false, scoreBias: true });
   readonly maxPositions = Number.POSITIVE_INFINITY;
   private readonly descriptor: T5RelativeBias;
@@ -92,13 +92,13 @@ class T5RelativeEncoding implements PositionalEncoding {
   }
 }
 
-/** Factory of the `t5` strategy: reads its table through `context.weight(spec.weight)`. */
+/** Factory of the `t5-relative` strategy: reads its table through `context.weight(spec.weight)`. */
 export const t5RelativeFactory: PositionalEncodingFactory = {
-  type: 't5',
+  type: 't5-relative',
   create(spec, context): PositionalEncoding {
-    checkContext('t5', context);
-    const where = 'positional encoding "t5"';
-    const reader = readSpec(spec, 't5', ['numBuckets', 'maxDistance', 'bidirectional', 'weight']);
+    checkContext('t5-relative', context);
+    const where = 'positional encoding "t5-relative"';
+    const reader = readSpec(spec, 't5-relative', ['numBuckets', 'maxDistance', 'bidirectional', 'weight']);
     const bidirectional = reader.boolean('bidirectional', false);
     const numBuckets = reader.number('numBuckets', {
       default: 32,
@@ -111,13 +111,18 @@ export const t5RelativeFactory: PositionalEncodingFactory = {
       greaterThan: exactBuckets(numBuckets, bidirectional),
     });
     const normalised: T5RelativeSpec = Object.freeze({
-      type: 't5',
+      type: 't5-relative',
       numBuckets,
       maxDistance,
       bidirectional,
       weight: reader.string('weight', 'relative_attention_bias'),
     });
-    const table = requireWeight('t5', context, normalised.weight, `[${numBuckets}, ${context.numHeads}]`);
+    const table = requireWeight(
+      't5-relative',
+      context,
+      normalised.weight,
+      `[${numBuckets}, ${context.numHeads}]`,
+    );
     if (table.length !== numBuckets * context.numHeads) {
       throw new ShapeError(
         `${where}: weight "${normalised.weight}": expected a [numBuckets ${numBuckets}, numHeads ${context.numHeads}] table of ${numBuckets * context.numHeads} values, found ${table.length} values`,

@@ -60,11 +60,17 @@ const cases = new Map<string, ConformanceCase[]>([
     ],
   ],
   [
-    't5',
+    't5-relative',
     [
-      { spec: { type: 't5' }, context },
+      { spec: { type: 't5-relative' }, context },
       {
-        spec: { type: 't5', numBuckets: 8, maxDistance: 20, bidirectional: true, weight: 'small_bias' },
+        spec: {
+          type: 't5-relative',
+          numBuckets: 8,
+          maxDistance: 20,
+          bidirectional: true,
+          weight: 'small_bias',
+        },
         context,
       },
     ],
