@@ -82,7 +82,7 @@ describeWithFixtures(
         load_ms: expect.any(Number),
         prefill_ms: expect.any(Number),
         decode_tokens_per_s: expect.any(Number),
-        backend: 'reference',
+        backend: 'wasm',
       });
     });
 
@@ -192,6 +192,57 @@ describeWithFixtures('rotor tokenize', ['stories260K/tok512.bin'], () => {
     expectOneLineError(rotor(['tokenize'], ''), 2, /--tokenizer/);
   });
 });
+
+const LLAMA_CPP_VOCABULARIES = ['llama-spm', 'gpt-2', 'bert-bge'];
+
+describeWithFixtures(
+  'rotor tokenize on GGUF vocabularies',
+  LLAMA_CPP_VOCABULARIES.flatMap((name) => [
+    `tokenizers/llama-cpp/ggml-vocab-${name}.gguf`,
+    `tokenizers/llama-cpp/ggml-vocab-${name}.gguf.inp`,
+    `tokenizers/llama-cpp/ggml-vocab-${name}.gguf.out`,
+  ]),
+  () => {
+    for (const name of LLAMA_CPP_VOCABULARIES) {
+      const vocabulary = fixturePath(`tokenizers/llama-cpp/ggml-vocab-${name}.gguf`);
+      it(`passes every llama.cpp vector of ${name} with --jsonl`, () => {
+        const inputs = readFileSync(`${vocabulary}.inp`, 'utf8').split('\n__ggml_vocab_test__\n');
+        inputs.pop();
+        const expected = readFileSync(`${vocabulary}.out`, 'utf8')
+          .split('\n')
+          .slice(0, inputs.length)
+          .map((line) => `[${line.trim().split(' ').filter(Boolean).join(',')}]`);
+        const result = rotor(
+          ['tokenize', '--tokenizer', vocabulary, '--jsonl'],
+          `${inputs.map((text) => JSON.stringify(text)).join('\n')}\n`,
+        );
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stdout.trimEnd().split('\n')).toEqual(expected);
+      });
+    }
+
+    it('adds the special tokens of each vocabulary with --add-special', () => {
+      const expectations: [string, string][] = [
+        ['llama-spm', '1 15043 3186\n'],
+        ['gpt-2', '15496 995\n'],
+        ['bert-bge', '101 7592 2088 102\n'],
+      ];
+      for (const [name, ids] of expectations) {
+        const vocabulary = fixturePath(`tokenizers/llama-cpp/ggml-vocab-${name}.gguf`);
+        const result = rotor(['tokenize', '--tokenizer', vocabulary, '--add-special'], 'Hello world');
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stdout).toBe(ids);
+      }
+    });
+
+    it('fails in one line on a damaged GGUF file', () => {
+      const damaged = join(temporary, 'damaged.gguf');
+      const bytes = readFileSync(fixturePath('tokenizers/llama-cpp/ggml-vocab-gpt-2.gguf'));
+      writeFileSync(damaged, bytes.subarray(0, 5000));
+      expectOneLineError(rotor(['tokenize', '--tokenizer', damaged], 'x'), 1, /damaged\.gguf byte \d+/);
+    });
+  },
+);
 
 describe('rotor', () => {
   it('prints help without error', () => {

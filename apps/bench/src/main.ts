@@ -1,2 +1,96 @@
-/** Placeholder entry of the benchmarks; the bench issue replaces it. */
-export const benchName = 'rotor-bench';
+/**
+ * `pnpm bench [--quick] [--filter REGEX] [--json PATH] [--out DIR]`: runs the suites, prints a
+ * progress bar, and writes a JSON file, a Markdown report and SVG charts.
+ */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDefaultBackendRegistry } from '@rotor/attention-core';
+import type { Backend } from '@rotor/core';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { machineInfo } from './machine.js';
+import { writeReport } from './report.js';
+import type { BenchReport, BenchResult } from './results.js';
+import type { Suite, SuiteContext } from './suite.js';
+import { endToEndSuite } from './suites/end-to-end.js';
+import { kernelsSuite } from './suites/kernels.js';
+import { scalingSuite } from './suites/scaling.js';
+import { tokenizerSuite } from './suites/tokenizer.js';
+
+const SUITES: Suite[] = [kernelsSuite, tokenizerSuite, endToEndSuite, scalingSuite];
+const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const options = new Command('rotor-bench')
+  .description('Benchmarks of Rotor against its peers and the machine’s limits.')
+  .option('--quick', 'small sizes and fewer repetitions (a smoke test)')
+  .option('--filter <regex>', 'only tasks whose "suite/task" name matches')
+  .option('--json <path>', 'also write the results JSON here')
+  .option(
+    '--out <dir>',
+    'results folder',
+    join(repositoryRoot, 'bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
+  )
+  .parse()
+  .opts<{ quick?: boolean; filter?: string; json?: string; out: string }>();
+
+async function availableBackends(): Promise<Backend[]> {
+  const registry = createDefaultBackendRegistry();
+  const names = ['reference', ...registry.names.filter((n) => n !== 'reference')];
+  const backends: Backend[] = [];
+  for (const name of names) {
+    try {
+      backends.push((await registry.select(name)).backend);
+    } catch {
+      // Unavailable backends are listed in the machine section of the report.
+    }
+  }
+  return backends;
+}
+
+const filter = options.filter ? new RegExp(options.filter) : undefined;
+const results: BenchResult[] = [];
+const context: SuiteContext = {
+  quick: options.quick ?? false,
+  backends: await availableBackends(),
+  fixtures: process.env.ROTOR_FIXTURES
+    ? resolve(process.env.ROTOR_FIXTURES)
+    : resolve(repositoryRoot, '../shared/fixtures'),
+  record: (result) => results.push(result),
+};
+const tasks = SUITES.flatMap((suite) =>
+  suite.tasks(context).map((task) => ({ id: `${suite.name}/${task.name}`, task })),
+).filter(({ id }) => !filter || filter.test(id));
+const report: BenchReport = {
+  machine: await machineInfo(),
+  started: new Date().toISOString(),
+  options: { quick: context.quick, filter: options.filter },
+  results,
+};
+
+const bar = new SingleBar({
+  format: 'bench [{bar}] {value}/{total} {task}',
+  stream: process.stderr,
+  hideCursor: true,
+});
+bar.start(tasks.length, 0, { task: '' });
+for (const { id, task } of tasks) {
+  bar.update({ task: id });
+  await task.run(context);
+  bar.increment();
+}
+bar.stop();
+for (const backend of context.backends) backend.destroy();
+
+const path = await writeReport(report, options.out);
+if (options.json) await writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);
+const failed = results.filter((r) => r.metric === 'validation');
+process.stderr.write(
+  `bench: ${results.length} results, ${failed.length} validation failures; report ${path}\n`,
+);
+for (const r of results.filter((r) => r.ratio !== undefined && r.backend !== 'reference')) {
+  process.stdout.write(
+    `${r.suite}/${r.name} ${r.backend} ${r.metric}: ${r.value.toFixed(2)} ${r.unit} (${r.ratio!.toFixed(2)}× ${r.baselineName})\n`,
+  );
+}
+process.exitCode = failed.length > 0 ? 1 : 0;

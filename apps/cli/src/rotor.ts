@@ -27,8 +27,14 @@ const program = new Command('rotor')
 program
   .command('generate')
   .description('Generate text from a prompt; stdout carries the prompt followed by the generated text.')
-  .option('--model <path>', 'model file (llama2.c .bin); default: stories260K')
-  .option('--tokenizer <path>', 'tokenizer file (llama2.c tokenizer.bin); default: beside the model')
+  .option(
+    '--model <path>',
+    'model: llama2.c .bin, .gguf, GPT-2 .onnx, or a Hugging Face folder (config.json + safetensors); default: stories260K',
+  )
+  .option(
+    '--tokenizer <path>',
+    "tokenizer file (llama2.c tokenizer.bin, GGUF); default: a GGUF model's own vocabulary, else beside the model",
+  )
   .option('--prompt <text>', 'prompt text', '')
   .option(
     '--max-new-tokens <n>',
@@ -50,6 +56,32 @@ program
     'nucleus sampling threshold; 0 or 1 disables (default 0.9)',
     number('--top-p', { min: 0 }),
   )
+  .option(
+    '--min-p <p>',
+    'keep tokens at least p times as likely as the most likely one; 0 disables (default 0)',
+    number('--min-p', { min: 0 }),
+  )
+  .option(
+    '--repetition-penalty <r>',
+    'divide the logits of tokens already in the context by r; 1 disables (default 1)',
+    number('--repetition-penalty', { min: 0 }),
+  )
+  .option(
+    '--presence-penalty <v>',
+    'subtract v from the logits of tokens already in the context (default 0)',
+    number('--presence-penalty'),
+  )
+  .option(
+    '--frequency-penalty <v>',
+    "subtract v per earlier occurrence from a token's logit (default 0)",
+    number('--frequency-penalty'),
+  )
+  .option(
+    '--stop <text>',
+    'stop before this text (repeatable); the stop text is not printed',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--context-overflow <policy>', 'error (default) | sliding: keep generating past the context')
   .option('--seed <s>', 'random seed (default: from the clock)', number('--seed', { integer: true, min: 0 }))
   .option('--backend <name>', 'reference | wasm | webgpu | auto', 'auto')
   .option(

@@ -7,4 +7,12 @@ export {
   REFERENCE_CAPABILITIES,
   referenceBackend,
 } from './backends/reference/reference-backend.js';
+export type { WasmWorker, WasmWorkerFactory } from './backends/wasm/thread-pool.js';
+export { createWasmBackend, type WasmBackendOptions, wasmBackend } from './backends/wasm/wasm-backend.js';
+export {
+  WEBGPU_F32_TOLERANCE,
+  type WebGpuBackend,
+  type WebGpuBackendOptions,
+  webgpuBackend,
+} from './backends/webgpu/webgpu-backend.js';
 export { createDefaultBackendRegistry } from './default-registry.js';

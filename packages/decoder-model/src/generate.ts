@@ -1,6 +1,10 @@
 /**
  * Streaming text generation: prefill the prompt in one pass, then sample one token at a time,
  * yielding each token with the text it completes.
+ *
+ * The generator remembers which tokens the model's KV cache holds, so a call whose prompt starts
+ * with the tokens of an earlier call (a conversation growing turn by turn, a repeated system
+ * prompt) prefills only the new tokens. {@link Conversation} builds on that.
  */
 import {
   AbortedError,
@@ -9,27 +13,45 @@ import {
   type Tokenizer,
   UnsupportedError,
 } from '@rotor/core';
+import { type ChatMessage, renderChatTemplate } from './chat-template.js';
 import type { DecoderModel } from './model.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 
+/** What happens when the context is full: stop with an error, or slide the window and go on. */
+export type ContextOverflowPolicy = 'error' | 'sliding';
+
 /** Options of {@link TextGenerator.generate}. */
 export interface GenerateOptions extends SamplingOptions {
-  /** Most tokens to generate. Default: until the context is full. */
+  /**
+   * Most tokens to generate. Default: until the context is full (`error` policy) or one context
+   * length (`sliding`).
+   */
   maxNewTokens?: number;
   /** Prepend the tokenizer's BOS token (as llama2.c does). Default true. */
   addSpecialTokens?: boolean;
   /** Cancels the generation; the iterator then throws `AbortedError`. */
   signal?: AbortSignal;
+  /** Stop when the text contains any of these strings; the stop string itself is not returned. */
+  stop?: string | readonly string[];
+  /**
+   * `error` (default): a prompt plus `maxNewTokens` that does not fit the context is a
+   * `ContextOverflowError`, and generation stops when the context is full. `sliding`: the
+   * context keeps the BOS token and its most recent half, recomputed at their new positions,
+   * and generation goes on (an over-long prompt keeps its end).
+   */
+  contextOverflow?: ContextOverflowPolicy;
+  /** Reuse the KV cache of earlier calls for a shared prompt prefix. Default true. */
+  reuseCache?: boolean;
 }
 
 /** One generated token. */
 export interface GeneratedToken {
   /**
-   * Token id; `-1` only for a final fragment holding the bytes of a character left incomplete
-   * when generation stopped (as U+FFFD).
+   * Token id; `-1` only for a final fragment of text held back until the end (the bytes of a
+   * character left incomplete, or a possible start of a stop string that never completed).
    */
   readonly token: number;
-  /** Text this token completes (empty while a multi-byte character is still incomplete). */
+  /** Text this token completes (empty while a multi-byte character or a possible stop string is incomplete). */
   readonly text: string;
 }
 
@@ -38,6 +60,8 @@ export interface GenerationStats {
   /** Seed the sampler used (reported so any run can be repeated). */
   seed: number;
   promptTokens: number;
+  /** Prompt tokens whose keys and values were reused from the cache instead of prefilled. */
+  cachedTokens: number;
   generatedTokens: number;
   /** Milliseconds spent prefilling the prompt (including the first logits). */
   prefillMs: number;
@@ -45,8 +69,10 @@ export interface GenerationStats {
   decodeMs: number;
   /** Generated tokens per second after the prefill (0 when fewer than two tokens were generated). */
   decodeTokensPerSecond: number;
+  /** Times the context window slid (`contextOverflow: 'sliding'`). */
+  slides: number;
   /** Why generation ended. */
-  stopReason: 'end-of-text' | 'max-tokens' | 'context-full';
+  stopReason: 'end-of-text' | 'max-tokens' | 'context-full' | 'stop-string';
 }
 
 /** Generates text with a model and its tokenizer. One generation runs at a time per generator. */
@@ -56,6 +82,10 @@ export class TextGenerator {
   private busy = false;
   private readonly logits: Float32Array;
   private readonly nextId = new Int32Array(1);
+  /** Tokens whose keys and values the model's cache holds, at positions `[0, cached.length)`. */
+  private readonly cached: number[] = [];
+  /** The context (prompt and generated tokens) at the end of the latest generation. */
+  private lastContext: number[] = [];
 
   constructor(
     readonly model: DecoderModel,
@@ -69,9 +99,17 @@ export class TextGenerator {
     this.logits = new Float32Array(model.config.vocabSize);
   }
 
-  /** Streams generated tokens for `prompt`. The KV cache starts empty for each call. */
-  async *generate(
-    prompt: string,
+  /** Streams generated tokens for `prompt`. */
+  generate(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, void, undefined> {
+    return this.generateFromIds(
+      this.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true }),
+      options,
+    );
+  }
+
+  /** Streams generated tokens after prompt token ids (already encoded, special tokens included). */
+  async *generateFromIds(
+    promptIds: readonly number[],
     options: GenerateOptions = {},
   ): AsyncGenerator<GeneratedToken, void, undefined> {
     if (this.busy) {
@@ -81,7 +119,7 @@ export class TextGenerator {
     }
     this.busy = true;
     try {
-      yield* this.run(prompt, options);
+      yield* this.run(promptIds, options);
     } finally {
       this.busy = false;
     }
@@ -94,59 +132,87 @@ export class TextGenerator {
     return text;
   }
 
+  /** A conversation that continues turn by turn, prefilling only each turn's new tokens. */
+  createConversation(options: ConversationOptions = {}): Conversation {
+    return new Conversation(this, options);
+  }
+
+  /** The context (prompt and generated tokens) the latest generation ended with. */
+  get context(): readonly number[] {
+    return this.lastContext;
+  }
+
   private async *run(
-    prompt: string,
+    promptIds: readonly number[],
     options: GenerateOptions,
   ): AsyncGenerator<GeneratedToken, void, undefined> {
     const { model, tokenizer } = this;
     const capacity = model.maxSequenceLength;
-    const promptIds = tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true });
+    const policy = options.contextOverflow ?? 'error';
+    if (policy !== 'error' && policy !== 'sliding') {
+      throw new InvalidArgumentError(
+        `generate: contextOverflow: expected "error" or "sliding", found ${policy}`,
+      );
+    }
+    const sliding = policy === 'sliding';
     if (promptIds.length === 0) {
       throw new InvalidArgumentError('generate: the prompt encodes to no tokens and no BOS token was added');
     }
-    const room = capacity - promptIds.length;
-    if (room < 1) {
-      throw new ContextOverflowError(
-        `generate: prompt of ${promptIds.length} tokens leaves no room in the context of ${capacity} tokens`,
-      );
+    const { bos, eos } = tokenizer.specialTokens;
+    let context = [...promptIds];
+    if (context.length >= capacity) {
+      if (!sliding) {
+        throw new ContextOverflowError(
+          `generate: prompt of ${promptIds.length} tokens leaves no room in the context of ${capacity} tokens`,
+        );
+      }
+      context = slideWindow(context, capacity, bos);
     }
-    const maxNewTokens = options.maxNewTokens ?? room;
+    const room = capacity - context.length;
+    const maxNewTokens = options.maxNewTokens ?? (sliding ? capacity : room);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
       throw new InvalidArgumentError(
         `generate: maxNewTokens: expected an integer >= 0, found ${maxNewTokens}`,
       );
     }
-    if (maxNewTokens > room) {
+    if (!sliding && maxNewTokens > room) {
       throw new ContextOverflowError(
         `generate: prompt of ${promptIds.length} tokens plus maxNewTokens ${maxNewTokens} exceeds the context of ${capacity} tokens`,
       );
     }
+    const stop = new StopFilter(options.stop);
     const sampler = new Sampler(model.config.vocabSize, options);
-    const { bos, eos } = tokenizer.specialTokens;
-    const decoder = tokenizer.createStreamDecoder();
-    for (const id of promptIds) decoder.push(id);
+    sampler.observe(context);
+    // Special tokens print nothing; a skipped BOS still drops the dummy-prefix space of the next piece.
+    const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
+    for (const id of context) decoder.push(id);
 
     const stats: GenerationStats = {
       seed: sampler.seed,
       promptTokens: promptIds.length,
+      cachedTokens: 0,
       generatedTokens: 0,
       prefillMs: 0,
       decodeMs: 0,
       decodeTokensPerSecond: 0,
+      slides: 0,
       stopReason: 'max-tokens',
     };
     this.lastStats = stats;
+    this.lastContext = context;
     const signal = options.signal;
     const checkAbort = () => {
       if (signal?.aborted) throw new AbortedError('generate: aborted', { cause: signal.reason });
     };
+    const reuse = options.reuseCache ?? true;
 
     checkAbort();
     const prefillStart = performance.now();
-    let logits = await model.forward(promptIds, 0, this.logits);
+    let logits = await this.prefill(context, reuse, (n) => {
+      stats.cachedTokens = n;
+    });
     stats.prefillMs = performance.now() - prefillStart;
     const decodeStart = performance.now();
-    let position = promptIds.length;
     for (let n = 0; n < maxNewTokens; n++) {
       checkAbort();
       const token = sampler.sample(logits);
@@ -155,21 +221,228 @@ export class TextGenerator {
         break;
       }
       stats.generatedTokens++;
-      yield { token, text: decoder.push(token) };
-      if (n + 1 === maxNewTokens) break;
-      if (position >= capacity) {
-        stats.stopReason = 'context-full';
+      sampler.observe([token]);
+      context.push(token);
+      const piece = stop.push(decoder.push(token));
+      yield { token, text: piece };
+      if (stop.stopped) {
+        stats.stopReason = 'stop-string';
         break;
       }
-      this.nextId[0] = token;
-      logits = await model.forward(this.nextId, position, this.logits);
-      position++;
+      if (n + 1 === maxNewTokens) break;
+      // The cache holds every context token but the one just sampled, which goes at its end.
+      if (context.length - 1 >= capacity) {
+        if (!sliding) {
+          stats.stopReason = 'context-full';
+          break;
+        }
+        context = slideWindow(context, capacity, bos);
+        this.lastContext = context;
+        stats.slides++;
+        logits = await this.prefill(context, true, () => {});
+      } else {
+        logits = await this.step(token, context.length - 1);
+      }
       stats.decodeMs = performance.now() - decodeStart;
     }
-    const rest = decoder.flush();
-    if (rest) yield { token: -1, text: rest };
+    if (!stop.stopped) {
+      const rest = stop.push(decoder.flush()) + stop.flush();
+      if (rest) yield { token: -1, text: rest };
+    }
     if (stats.generatedTokens > 1 && stats.decodeMs > 0) {
       stats.decodeTokensPerSecond = ((stats.generatedTokens - 1) * 1000) / stats.decodeMs;
+    }
+  }
+
+  /**
+   * Runs `ids` from position 0, reusing the cached keys and values of their longest prefix
+   * shared with the cache (all but the last token at most, whose logits are needed).
+   */
+  private async prefill(
+    ids: readonly number[],
+    reuse: boolean,
+    report: (cached: number) => void,
+  ): Promise<Float32Array> {
+    let common = 0;
+    if (reuse) {
+      const limit = Math.min(this.cached.length, ids.length - 1);
+      while (common < limit && this.cached[common] === ids[common]) common++;
+    }
+    report(common);
+    // Rows past `common` are about to be overwritten: forget them first, so a failure mid-way
+    // leaves the bookkeeping on the safe side.
+    this.cached.length = common;
+    const fresh = ids.slice(common);
+    const logits = await this.model.forward(fresh, common, this.logits);
+    this.cached.push(...fresh);
+    return logits;
+  }
+
+  /** Feeds one token at `position` (the cache holds `[0, position)`). */
+  private async step(token: number, position: number): Promise<Float32Array> {
+    this.cached.length = position;
+    this.nextId[0] = token;
+    const logits = await this.model.forward(this.nextId, position, this.logits);
+    this.cached.push(token);
+    return logits;
+  }
+}
+
+/**
+ * The context after sliding: the BOS token when the context starts with it, then the most
+ * recent tokens, half the capacity in all (so the next slide is half a context away).
+ */
+function slideWindow(context: readonly number[], capacity: number, bos: number | undefined): number[] {
+  const keep = Math.max(1, Math.floor(capacity / 2));
+  const head = bos !== undefined && context[0] === bos ? [bos] : [];
+  return [...head, ...context.slice(context.length - (keep - head.length))];
+}
+
+/** Holds back text that may be the start of a stop string; cuts the text at the first stop string. */
+class StopFilter {
+  private readonly stops: readonly string[];
+  private pending = '';
+  stopped = false;
+
+  constructor(stop: string | readonly string[] | undefined) {
+    const list = stop === undefined ? [] : typeof stop === 'string' ? [stop] : stop;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s.length > 0)) {
+      throw new InvalidArgumentError(
+        `generate: stop: expected non-empty strings, found ${JSON.stringify(stop)}`,
+      );
+    }
+    this.stops = list;
+  }
+
+  /** Adds decoded text; returns the part that can be shown now. */
+  push(text: string): string {
+    if (this.stops.length === 0) return text;
+    this.pending += text;
+    let cut = -1;
+    for (const s of this.stops) {
+      const at = this.pending.indexOf(s);
+      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+    }
+    if (cut >= 0) {
+      this.stopped = true;
+      const shown = this.pending.slice(0, cut);
+      this.pending = '';
+      return shown;
+    }
+    let hold = 0;
+    for (const s of this.stops) {
+      for (let k = Math.min(s.length - 1, this.pending.length); k > hold; k--) {
+        if (this.pending.endsWith(s.slice(0, k))) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    const shown = this.pending.slice(0, this.pending.length - hold);
+    this.pending = this.pending.slice(this.pending.length - hold);
+    return shown;
+  }
+
+  /** Text still held back (generation ended without completing a stop string). */
+  flush(): string {
+    const rest = this.pending;
+    this.pending = '';
+    return rest;
+  }
+}
+
+/** Options of {@link TextGenerator.createConversation}. */
+export interface ConversationOptions {
+  /** A Jinja chat template (GGUF `tokenizer.chat_template`, Hugging Face `tokenizer_config.json`); needed by `chat`. */
+  chatTemplate?: string;
+}
+
+/**
+ * A conversation on one generator. `continue` appends raw text to the token stream; `chat`
+ * appends a user message rendered through the chat template. Either way only the new tokens are
+ * prefilled when the KV cache still holds the conversation (another generation on the same
+ * model in between costs one re-prefill, never a wrong answer).
+ */
+export class Conversation {
+  /** Messages so far (for `chat`). */
+  readonly messages: ChatMessage[] = [];
+  private ids: number[] = [];
+
+  constructor(
+    readonly generator: TextGenerator,
+    private readonly options: ConversationOptions = {},
+  ) {}
+
+  /** The tokens of the conversation so far. */
+  get tokens(): readonly number[] {
+    return this.ids;
+  }
+
+  /** Streams the continuation of the conversation followed by `text`. */
+  async *continue(
+    text: string,
+    options: GenerateOptions = {},
+  ): AsyncGenerator<GeneratedToken, void, undefined> {
+    const first = this.ids.length === 0;
+    const added = this.generator.tokenizer.encode(text, {
+      addSpecialTokens: first && (options.addSpecialTokens ?? true),
+    });
+    yield* this.run([...this.ids, ...added], options);
+  }
+
+  /**
+   * Adds a user message, renders the whole conversation with the chat template (with the
+   * generation prompt) and streams the assistant's reply, which joins the messages.
+   */
+  async *chat(
+    content: string,
+    options: GenerateOptions = {},
+  ): AsyncGenerator<GeneratedToken, void, undefined> {
+    const template = this.options.chatTemplate;
+    if (template === undefined) {
+      throw new UnsupportedError(
+        'conversation.chat: the model has no chat template; pass chatTemplate or use continue()',
+      );
+    }
+    const { tokenizer } = this.generator;
+    const token = (id: number | undefined) => (id === undefined ? '' : (tokenizer.idToToken(id) ?? ''));
+    const messages = [...this.messages, { role: 'user', content }];
+    const prompt = renderChatTemplate(template, messages, {
+      bosToken: token(tokenizer.specialTokens.bos),
+      eosToken: token(tokenizer.specialTokens.eos),
+      addGenerationPrompt: true,
+    });
+    const ids = tokenizer.encode(prompt, { addSpecialTokens: false, parseSpecialTokens: true });
+    let reply = '';
+    for await (const piece of this.run(ids, options)) {
+      reply += piece.text;
+      yield piece;
+    }
+    this.messages.push({ role: 'user', content }, { role: 'assistant', content: reply });
+  }
+
+  /** Runs to completion and returns the text (`continue`). */
+  async continueText(text: string, options: GenerateOptions = {}): Promise<string> {
+    let out = '';
+    for await (const piece of this.continue(text, options)) out += piece.text;
+    return out;
+  }
+
+  /** Runs to completion and returns the reply (`chat`). */
+  async chatText(content: string, options: GenerateOptions = {}): Promise<string> {
+    let out = '';
+    for await (const piece of this.chat(content, options)) out += piece.text;
+    return out;
+  }
+
+  private async *run(
+    ids: number[],
+    options: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, void, undefined> {
+    try {
+      yield* this.generator.generateFromIds(ids, { ...options, reuseCache: options.reuseCache ?? true });
+    } finally {
+      this.ids = [...this.generator.context];
     }
   }
 }

@@ -1,5 +1,22 @@
-export { kvDim, MAX_DIMENSION, queryDim, validateModelConfig } from './config.js';
 export {
+  type ChatMessage,
+  type ChatTemplateOptions,
+  chatTemplateFromTokenizerConfig,
+  renderChatTemplate,
+} from './chat-template.js';
+export { kvDim, MAX_DIMENSION, queryDim, validateModelConfig } from './config.js';
+export { exportOnnx, type OnnxExportForm, type OnnxExportOptions } from './export/onnx.js';
+export {
+  type FetchModelOptions,
+  fetchModelBytes,
+  fetchModelWeights,
+  type LoadProgress,
+  type ResponseCache,
+} from './fetch-model.js';
+export {
+  type ContextOverflowPolicy,
+  Conversation,
+  type ConversationOptions,
   type GeneratedToken,
   type GenerateOptions,
   type GenerationStats,
@@ -12,12 +29,46 @@ export {
   parseModelWeights,
 } from './language-model.js';
 export {
+  type GgufModelWeights,
+  type GgufWeightsOptions,
+  parseGgufWeights,
+  SUPPORTED_GGML_TYPES,
+} from './loaders/gguf.js';
+export { configFromHuggingFace, mapGpt2Tensors, mapLlamaTensors } from './loaders/hugging-face.js';
+export {
   type Llama2cOptions,
+  type Llama2cWriteOptions,
   parseLlama2cCheckpoint,
   serializeLlama2cCheckpoint,
 } from './loaders/llama2c.js';
+export {
+  decodeOnnxModel,
+  type OnnxWeightsOptions,
+  onnxInitializers,
+  parseOnnxWeights,
+} from './loaders/onnx.js';
+export { permuteRotaryRows } from './loaders/rotary-permutation.js';
+export {
+  type HuggingFaceModelOptions,
+  parseHuggingFaceModel,
+  parseSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsOptions,
+  serializeHuggingFaceModel,
+  serializeSafetensors,
+} from './loaders/safetensors.js';
 export { DecoderModel, type DecoderModelOptions } from './model.js';
-export { type LlamaShape, llamaConfig, randomLlamaWeights } from './random-weights.js';
+export {
+  gpt1Config,
+  gpt2Config,
+  type LlamaShape,
+  llamaConfig,
+  type ModelShape,
+  randomGpt1Weights,
+  randomGpt2Weights,
+  randomLlamaWeights,
+  randomWeights,
+} from './random-weights.js';
 export {
   argmax,
   DEFAULT_SAMPLING,
@@ -26,4 +77,4 @@ export {
   validateSampling,
   XorShiftRandom,
 } from './sampling.js';
-export { llamaWeightNames, type ModelWeights, requireTensor } from './weights.js';
+export { type ModelWeights, optionalTensor, requireTensor, weightNames } from './weights.js';

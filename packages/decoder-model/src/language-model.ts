@@ -10,11 +10,12 @@ import {
   FormatError,
   type PositionalEncodingSpec,
   type Tokenizer,
-  UnsupportedError,
 } from '@rotor/core';
 import { createDefaultPositionalEncodingRegistry } from '@rotor/positional-encodings';
-import { TextGenerator } from './generate.js';
+import { type Conversation, TextGenerator } from './generate.js';
+import { parseGgufWeights } from './loaders/gguf.js';
 import { parseLlama2cCheckpoint } from './loaders/llama2c.js';
+import { looksLikeOnnx, parseOnnxWeights } from './loaders/onnx.js';
 import { DecoderModel } from './model.js';
 import type { ModelWeights } from './weights.js';
 
@@ -28,6 +29,8 @@ export interface LanguageModelOptions {
   positionalEncoding?: PositionalEncodingSpec;
   /** KV-cache capacity in tokens. Default: the model's trained context. */
   maxSequenceLength?: number;
+  /** The model's Jinja chat template, for {@link LanguageModel.createConversation} and `chat`. */
+  chatTemplate?: string;
 }
 
 /** A ready-to-use model: numeric core, tokenizer and generator. */
@@ -37,11 +40,18 @@ export interface LanguageModel {
   readonly generator: TextGenerator;
   /** How the backend was chosen, with the reason for every fallback. */
   readonly backendSelection: BackendSelection;
+  /** The model's chat template, when it ships one. */
+  readonly chatTemplate?: string;
+  /** A conversation that reuses the KV cache turn by turn (with the model's chat template). */
+  createConversation(): Conversation;
   /** Frees the model's tensors and the backend (when this call created it). */
   dispose(): void;
 }
 
-/** Detects a checkpoint's format from its bytes and parses it. */
+/**
+ * Detects a single-file checkpoint's format from its bytes (GGUF, ONNX, llama2.c) and parses it.
+ * GGUF results keep the parsed file (`gguf`) for its embedded vocabulary and chat template.
+ */
 export function parseModelWeights(
   bytes: Uint8Array | ArrayBuffer,
   options: { source?: string } = {},
@@ -49,11 +59,10 @@ export function parseModelWeights(
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const source = options.source ?? 'model';
   if (view.byteLength >= 4 && String.fromCharCode(view[0], view[1], view[2], view[3]) === 'GGUF') {
-    throw new UnsupportedError(
-      `${source}: GGUF models are not supported yet; use a llama2.c .bin checkpoint`,
-    );
+    return parseGgufWeights(view, { source });
   }
   if (view.byteLength === 0) throw new FormatError(`${source}: empty file`);
+  if (looksLikeOnnx(view)) return parseOnnxWeights(view, { source });
   return parseLlama2cCheckpoint(view, { source });
 }
 
@@ -88,11 +97,14 @@ export async function createLanguageModel(
       maxSequenceLength: options.maxSequenceLength,
     });
     const generator = new TextGenerator(model, tokenizer);
+    const { chatTemplate } = options;
     return {
       model,
       tokenizer,
       generator,
       backendSelection,
+      chatTemplate,
+      createConversation: () => generator.createConversation({ chatTemplate }),
       dispose() {
         model.dispose();
         if (ownsBackend) backend.destroy();

@@ -1,5 +1,16 @@
 /**
- * The decoder forward pass, readable top to bottom (llama2.c `run.c` `forward()` on a Backend).
+ * The decoder forward pass, readable top to bottom (llama2.c `run.c` `forward()` on a Backend),
+ * for every architecture one configurable block covers:
+ *
+ * - norm: RMSNorm (Llama) or LayerNorm with bias (GPT), placed before each sub-layer (pre-norm:
+ *   `x = x + Attn(N(x)); x = x + FFN(N(x))`, GPT-2, Llama) or after the residual add (post-norm:
+ *   `x = N(x + Attn(x)); x = N(x + FFN(x))`, GPT-1);
+ * - feed-forward: SwiGLU `w2(silu(w1 x) * w3 x)` or a GELU MLP `w2 gelu(w1 x + b1) + b2`
+ *   (exact or tanh-approximated);
+ * - optional biases on every projection (present exactly when the weights hold them);
+ * - position from the positional-encoding plug-in: an additive table on the embeddings
+ *   (sinusoidal, learned), rotary angles on queries and keys, or an in-kernel score bias;
+ * - a classifier tied to the token embedding or separate.
  *
  * Legend: T tokens in this call, p position of the first of them, S cache capacity, D model
  * width, H / Hkv query / key-value heads, Dh head width, F feed-forward width, V vocabulary.
@@ -20,7 +31,7 @@ import {
   UnsupportedError,
 } from '@rotor/core';
 import { kvDim, queryDim, validateModelConfig } from './config.js';
-import { type ModelWeights, llamaWeightNames as names, requireTensor } from './weights.js';
+import { type ModelWeights, weightNames as names, optionalTensor, requireTensor } from './weights.js';
 
 /** Options of {@link DecoderModel.create}. */
 export interface DecoderModelOptions {
@@ -36,14 +47,22 @@ export interface DecoderModelOptions {
 
 interface LayerWeights {
   attentionNorm: TensorHandle; // [D]
+  attentionNormBias?: TensorHandle; // [D] (layer norm)
   wq: TensorHandle; // [H*Dh, D]
+  wqBias?: TensorHandle; // [H*Dh]
   wk: TensorHandle; // [Hkv*Dh, D]
+  wkBias?: TensorHandle; // [Hkv*Dh]
   wv: TensorHandle; // [Hkv*Dh, D]
+  wvBias?: TensorHandle; // [Hkv*Dh]
   wo: TensorHandle; // [D, H*Dh]
+  woBias?: TensorHandle; // [D]
   ffnNorm: TensorHandle; // [D]
-  w1: TensorHandle; // [F, D]
-  w2: TensorHandle; // [D, F]
-  w3: TensorHandle; // [F, D]
+  ffnNormBias?: TensorHandle; // [D] (layer norm)
+  w1: TensorHandle; // [F, D] gate (SwiGLU) or up (GELU MLP)
+  w1Bias?: TensorHandle; // [F]
+  w2: TensorHandle; // [D, F] down
+  w2Bias?: TensorHandle; // [D]
+  w3?: TensorHandle; // [F, D] up (SwiGLU only)
   keyCache: TensorHandle; // [1, S, Hkv*Dh]
   valueCache: TensorHandle; // [1, S, Hkv*Dh]
 }
@@ -64,7 +83,7 @@ interface Activations {
   positions: TensorHandle; // [T, D] additive position table
 }
 
-/** A Llama-family decoder on a backend, with its KV cache. */
+/** A decoder-only transformer (Llama, GPT-2, GPT-1 families) on a backend, with its KV cache. */
 export class DecoderModel {
   readonly config: ModelConfig;
   readonly backend: Backend;
@@ -73,7 +92,8 @@ export class DecoderModel {
   readonly maxSequenceLength: number;
 
   private readonly tokenEmbedding: TensorHandle; // [V, D]
-  private readonly finalNorm: TensorHandle; // [D]
+  private readonly finalNorm?: TensorHandle; // [D]; absent only in post-norm models (GPT-1)
+  private readonly finalNormBias?: TensorHandle; // [D] (layer norm)
   private readonly classifier: TensorHandle; // [V, D]
   private readonly layers: LayerWeights[];
   private readonly rotaryCos?: TensorHandle; // [S, rotaryDim/2]
@@ -92,11 +112,7 @@ export class DecoderModel {
 
   private constructor(weights: ModelWeights, options: DecoderModelOptions) {
     const config = validateModelConfig(weights.config);
-    if (config.norm !== 'rms-norm' || config.normPlacement !== 'pre' || config.mlp !== 'swiglu') {
-      throw new UnsupportedError(
-        `model: only the Llama block (pre rms-norm, swiglu) is implemented, found ${config.normPlacement} ${config.norm}, ${config.mlp}`,
-      );
-    }
+    checkBlock(config);
     const { backend, positionalEncoding: encoding } = options;
     this.config = config;
     this.backend = backend;
@@ -111,24 +127,41 @@ export class DecoderModel {
     const { modelDim: D, hiddenDim: F, vocabSize: V, numLayers } = config;
     const Q = queryDim(config);
     const KV = kvDim(config);
+    const layerNorm = config.norm === 'layer-norm';
+    const swiglu = config.mlp === 'swiglu';
 
     const upload = (name: string, shape: number[]) =>
       this.own(backend.upload(requireTensor(weights, name, shape).data, shape));
+    const uploadOptional = (name: string, shape: number[]) => {
+      const tensor = optionalTensor(weights, name, shape);
+      return tensor && this.own(backend.upload(tensor.data, shape));
+    };
+    const normBias = (name: string) => (layerNorm ? uploadOptional(name, [D]) : undefined);
     this.tokenEmbedding = upload(names.tokenEmbedding, [V, D]);
-    this.finalNorm = upload(names.finalNorm, [D]);
+    this.finalNorm =
+      config.normPlacement === 'pre' ? upload(names.finalNorm, [D]) : uploadOptional(names.finalNorm, [D]);
+    this.finalNormBias = this.finalNorm && normBias(names.finalNormBias);
     this.classifier = config.tiedEmbeddings ? this.tokenEmbedding : upload(names.classifier, [V, D]);
     this.layers = [];
     for (let l = 0; l < numLayers; l++) {
       this.layers.push({
         attentionNorm: upload(names.attentionNorm(l), [D]),
+        attentionNormBias: normBias(names.attentionNormBias(l)),
         wq: upload(names.wq(l), [Q, D]),
+        wqBias: uploadOptional(names.wqBias(l), [Q]),
         wk: upload(names.wk(l), [KV, D]),
+        wkBias: uploadOptional(names.wkBias(l), [KV]),
         wv: upload(names.wv(l), [KV, D]),
+        wvBias: uploadOptional(names.wvBias(l), [KV]),
         wo: upload(names.wo(l), [D, Q]),
+        woBias: uploadOptional(names.woBias(l), [D]),
         ffnNorm: upload(names.ffnNorm(l), [D]),
+        ffnNormBias: normBias(names.ffnNormBias(l)),
         w1: upload(names.w1(l), [F, D]),
+        w1Bias: uploadOptional(names.w1Bias(l), [F]),
         w2: upload(names.w2(l), [D, F]),
-        w3: upload(names.w3(l), [F, D]),
+        w2Bias: uploadOptional(names.w2Bias(l), [D]),
+        w3: swiglu ? upload(names.w3(l), [F, D]) : undefined,
         keyCache: this.own(backend.allocate([1, capacity, KV])),
         valueCache: this.own(backend.allocate([1, capacity, KV])),
       });
@@ -259,12 +292,15 @@ export class DecoderModel {
       b.run('add', { a: a.x, b: a.positions }, {}, a.x);
     }
 
+    const pre = config.normPlacement === 'pre';
     for (const layer of this.layers) {
-      // attention: xb [T, D] = rmsnorm(x); q [T, H*Dh], k, v [T, Hkv*Dh]
-      b.run('rmsNorm', { x: a.x, weight: layer.attentionNorm }, { epsilon: config.normEpsilon }, a.xb);
-      b.run('matmul', { x: a.xb, w: layer.wq }, {}, a.q);
-      b.run('matmul', { x: a.xb, w: layer.wk }, {}, a.k);
-      b.run('matmul', { x: a.xb, w: layer.wv }, {}, a.v);
+      // attention input [T, D]: norm(x) before the sub-layer (pre-norm), x itself (post-norm)
+      if (pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.xb);
+      const input = pre ? a.xb : a.x;
+      // q [T, H*Dh], k, v [T, Hkv*Dh]
+      b.run('matmul', { x: input, w: layer.wq, bias: layer.wqBias }, {}, a.q);
+      b.run('matmul', { x: input, w: layer.wk, bias: layer.wkBias }, {}, a.k);
+      b.run('matmul', { x: input, w: layer.wv, bias: layer.wvBias }, {}, a.v);
       if (this.rotaryCos && this.rotarySin) {
         const tables = { cos: this.rotaryCos, sin: this.rotarySin };
         b.run('applyRotary', { x: a.q, ...tables }, { ...rotaryAttrs, numHeads: config.numHeads }, a.q);
@@ -279,34 +315,50 @@ export class DecoderModel {
         attentionAttrs,
         a.attention,
       );
-      // x += wo · attention
-      b.run('matmul', { x: a.attention, w: layer.wo }, {}, a.xb2);
+      // x [T, D] += wo · attention; post-norm: x = norm(x)
+      b.run('matmul', { x: a.attention, w: layer.wo, bias: layer.woBias }, {}, a.xb2);
       b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
+      if (!pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.x);
 
-      // feed-forward: xb = rmsnorm(x); hb [T, F] = silu(w1 xb) * (w3 xb); x += w2 hb
-      b.run('rmsNorm', { x: a.x, weight: layer.ffnNorm }, { epsilon: config.normEpsilon }, a.xb);
-      b.run('matmul', { x: a.xb, w: layer.w1 }, {}, a.hb);
-      b.run('matmul', { x: a.xb, w: layer.w3 }, {}, a.hb2);
-      b.run('silu', { x: a.hb }, {}, a.hb);
-      b.run('mul', { a: a.hb, b: a.hb2 }, {}, a.hb);
-      b.run('matmul', { x: a.hb, w: layer.w2 }, {}, a.xb);
-      b.run('add', { a: a.x, b: a.xb }, {}, a.x);
+      // feed-forward input [T, D], as for attention
+      if (pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.xb);
+      const ffnInput = pre ? a.xb : a.x;
+      // hb [T, F] = silu(w1 · in) * (w3 · in)   (SwiGLU)   or   gelu(w1 · in + b1)   (GELU MLP)
+      b.run('matmul', { x: ffnInput, w: layer.w1, bias: layer.w1Bias }, {}, a.hb);
+      if (layer.w3) {
+        b.run('matmul', { x: ffnInput, w: layer.w3 }, {}, a.hb2);
+        b.run('silu', { x: a.hb }, {}, a.hb);
+        b.run('mul', { a: a.hb, b: a.hb2 }, {}, a.hb);
+      } else {
+        b.run('gelu', { x: a.hb }, { approximate: config.mlp === 'gelu-tanh' ? 'tanh' : 'none' }, a.hb);
+      }
+      // x [T, D] += w2 · hb; post-norm: x = norm(x)
+      b.run('matmul', { x: a.hb, w: layer.w2, bias: layer.w2Bias }, {}, a.xb2);
+      b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
+      if (!pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.x);
     }
   }
 
-  /** Final norm and classifier on the last of `rows` hidden states: logits [V]. */
+  /** RMSNorm or LayerNorm of `x` [rows, D] into `out` (which may be `x`). */
+  private norm(
+    x: TensorHandle,
+    weight: TensorHandle,
+    bias: TensorHandle | undefined,
+    out: TensorHandle,
+  ): void {
+    const epsilon = this.config.normEpsilon;
+    if (this.config.norm === 'rms-norm') this.backend.run('rmsNorm', { x, weight }, { epsilon }, out);
+    else this.backend.run('layerNorm', { x, weight, bias }, { epsilon }, out);
+  }
+
+  /** Final norm (when the model has one) and classifier on the last of `rows` hidden states: logits [V]. */
   private async classify(rows: number, logits: Float32Array): Promise<Float32Array> {
     const b = this.backend;
     const a = rows === 1 ? this.single : this.viewRows(rows);
     // lastRow [1, D] = x[T-1]
     this.lastIndex[0] = rows - 1;
     b.run('embedding', { table: a.x }, { ids: this.lastIndex }, this.lastRow);
-    b.run(
-      'rmsNorm',
-      { x: this.lastRow, weight: this.finalNorm },
-      { epsilon: this.config.normEpsilon },
-      this.lastRow,
-    );
+    if (this.finalNorm) this.norm(this.lastRow, this.finalNorm, this.finalNormBias, this.lastRow);
     // logits [1, V] = classifier · lastRow
     b.run('matmul', { x: this.lastRow, w: this.classifier }, {}, this.logits);
     return b.read(this.logits, logits);
@@ -350,5 +402,22 @@ export class DecoderModel {
 
   private checkUsable(): void {
     if (this.disposed) throw new InvalidArgumentError('model: used after dispose()');
+  }
+}
+
+/** Rejects block options this model does not implement (configs may come from JSON). */
+function checkBlock(config: ModelConfig): void {
+  const allowed = {
+    norm: ['rms-norm', 'layer-norm'],
+    normPlacement: ['pre', 'post'],
+    mlp: ['swiglu', 'gelu', 'gelu-tanh'],
+  } as const;
+  for (const [field, values] of Object.entries(allowed)) {
+    const value = config[field as keyof typeof allowed];
+    if (!(values as readonly string[]).includes(value)) {
+      throw new UnsupportedError(
+        `model config: ${field}: expected one of ${values.join(', ')}, found ${value}`,
+      );
+    }
   }
 }

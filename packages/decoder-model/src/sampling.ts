@@ -3,6 +3,11 @@
  * temperature 0 → argmax; otherwise logits / temperature → (top-k) → softmax → top-p ("nucleus")
  * or plain multinomial, drawing one float from xorshift64* per token. All arithmetic that run.c
  * does in float32 is rounded to float32 here, and all buffers are allocated once.
+ *
+ * Controls run.c lacks slot in without changing its path when unset: repetition, presence and
+ * frequency penalties adjust the logits of tokens already seen (before temperature, and before
+ * the argmax of greedy decoding); min-p drops, after the softmax, every token whose probability is
+ * below `minP` times the largest, and renormalises.
  */
 import { InvalidArgumentError } from '@rotor/core';
 
@@ -14,6 +19,17 @@ export interface SamplingOptions {
   topK?: number;
   /** Keep the smallest set of tokens whose probability exceeds p; 0 or 1 disables. Default 0.9 (as run.c). */
   topP?: number;
+  /** Keep only tokens with probability at least `minP` × the top probability; 0 disables. Default 0. */
+  minP?: number;
+  /**
+   * Divides positive logits (multiplies negative ones) of every token already in the context by
+   * this factor (CTRL / Hugging Face); 1 disables. Default 1.
+   */
+  repetitionPenalty?: number;
+  /** Subtracted from the logit of every token already generated or in the prompt (OpenAI). Default 0. */
+  presencePenalty?: number;
+  /** Subtracted once per earlier occurrence of a token from its logit (OpenAI). Default 0. */
+  frequencyPenalty?: number;
   /**
    * Seed of the random generator (an integer in [0, 2^53)). The same seed gives the same tokens.
    * Default: derived from the clock. run.c's seeds are reproduced exactly for seeds ≥ 1.
@@ -26,6 +42,10 @@ export const DEFAULT_SAMPLING: Required<Omit<SamplingOptions, 'seed'>> = {
   temperature: 1,
   topK: 0,
   topP: 0.9,
+  minP: 0,
+  repetitionPenalty: 1,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
 };
 
 /** Replaces a zero seed, which would keep xorshift at zero forever. */
@@ -89,7 +109,8 @@ function mulHigh32(a: number, b: number): number {
 
 /** Checks sampling options, naming the bad field. */
 export function validateSampling(options: SamplingOptions): void {
-  const { temperature, topK, topP, seed } = options;
+  const { temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed } =
+    options;
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
     throw new InvalidArgumentError(`temperature: expected a finite number >= 0, found ${temperature}`);
   }
@@ -99,44 +120,108 @@ export function validateSampling(options: SamplingOptions): void {
   if (topP !== undefined && !(topP >= 0 && topP <= 1)) {
     throw new InvalidArgumentError(`topP: expected a number in [0, 1], found ${topP}`);
   }
+  if (minP !== undefined && !(minP >= 0 && minP <= 1)) {
+    throw new InvalidArgumentError(`minP: expected a number in [0, 1], found ${minP}`);
+  }
+  if (repetitionPenalty !== undefined && !(Number.isFinite(repetitionPenalty) && repetitionPenalty > 0)) {
+    throw new InvalidArgumentError(
+      `repetitionPenalty: expected a finite number > 0, found ${repetitionPenalty}`,
+    );
+  }
+  for (const [name, value] of [
+    ['presencePenalty', presencePenalty],
+    ['frequencyPenalty', frequencyPenalty],
+  ] as const) {
+    if (value !== undefined && !Number.isFinite(value)) {
+      throw new InvalidArgumentError(`${name}: expected a finite number, found ${value}`);
+    }
+  }
   if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) {
     throw new InvalidArgumentError(`seed: expected an integer in [0, 2^53), found ${seed}`);
   }
 }
 
-/** Picks next tokens from logits. Owns its scratch buffers; `sample` allocates nothing. */
+/**
+ * Picks next tokens from logits. Owns its scratch buffers; `sample` allocates nothing. The
+ * penalties read the token counts fed through {@link Sampler.observe}.
+ */
 export class Sampler {
   readonly temperature: number;
   readonly topK: number;
   readonly topP: number;
+  readonly minP: number;
+  readonly repetitionPenalty: number;
+  readonly presencePenalty: number;
+  readonly frequencyPenalty: number;
   readonly seed: number;
   private readonly random: XorShiftRandom;
   private readonly probabilities: Float32Array;
   private readonly order: Int32Array;
+  /** Occurrences of each token in the context so far (only kept when a penalty is on). */
+  private readonly counts?: Uint32Array;
+  /** Ids with a non-zero count, so penalties touch only those. */
+  private readonly seen: number[] = [];
 
   constructor(vocabSize: number, options: SamplingOptions = {}) {
     validateSampling(options);
     this.temperature = options.temperature ?? DEFAULT_SAMPLING.temperature;
     this.topK = options.topK ?? DEFAULT_SAMPLING.topK;
     this.topP = options.topP ?? DEFAULT_SAMPLING.topP;
+    this.minP = options.minP ?? DEFAULT_SAMPLING.minP;
+    this.repetitionPenalty = options.repetitionPenalty ?? DEFAULT_SAMPLING.repetitionPenalty;
+    this.presencePenalty = options.presencePenalty ?? DEFAULT_SAMPLING.presencePenalty;
+    this.frequencyPenalty = options.frequencyPenalty ?? DEFAULT_SAMPLING.frequencyPenalty;
     this.seed = options.seed ?? Date.now() % 2 ** 32;
     this.random = new XorShiftRandom(this.seed);
     this.probabilities = new Float32Array(vocabSize);
     this.order = new Int32Array(vocabSize);
+    if (this.repetitionPenalty !== 1 || this.presencePenalty !== 0 || this.frequencyPenalty !== 0) {
+      this.counts = new Uint32Array(vocabSize);
+    }
+  }
+
+  /** Records tokens entering the context (prompt and generated), for the penalties. */
+  observe(ids: ArrayLike<number>): void {
+    const counts = this.counts;
+    if (!counts) return;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (id < 0 || id >= counts.length) continue;
+      if (counts[id]++ === 0) this.seen.push(id);
+    }
   }
 
   /** Chooses the next token id from `logits` (`[V]`, read only). */
   sample(logits: Float32Array): number {
-    if (this.temperature === 0) return argmax(logits);
     const p = this.probabilities;
     const n = p.length;
+    let scores: Float32Array = logits;
+    if (this.counts && this.seen.length > 0) {
+      p.set(logits);
+      this.penalize(p);
+      scores = p;
+    }
+    if (this.temperature === 0) return argmax(scores);
     const temperature = Math.fround(this.temperature);
-    for (let i = 0; i < n; i++) p[i] = logits[i] / temperature;
+    for (let i = 0; i < n; i++) p[i] = scores[i] / temperature;
     if (this.topK > 0 && this.topK < n) this.keepTopK(p, this.topK);
     softmaxFloat32(p);
+    if (this.minP > 0) keepMinP(p, Math.fround(this.minP));
     const coin = this.random.nextFloat32();
     if (this.topP <= 0 || this.topP >= 1) return sampleMultinomial(p, coin);
     return this.sampleTopP(p, Math.fround(this.topP), coin);
+  }
+
+  /** Applies the repetition, presence and frequency penalties to the seen tokens' logits. */
+  private penalize(values: Float32Array): void {
+    const counts = this.counts!;
+    for (const id of this.seen) {
+      let value = values[id];
+      if (this.repetitionPenalty !== 1) {
+        value = value > 0 ? value / this.repetitionPenalty : value * this.repetitionPenalty;
+      }
+      values[id] = value - this.presencePenalty - this.frequencyPenalty * counts[id];
+    }
   }
 
   /** Sets every value outside the k largest to -Infinity (ties broken towards lower ids). */
@@ -198,6 +283,19 @@ function softmaxFloat32(x: Float32Array): void {
     sum = Math.fround(sum + x[i]);
   }
   for (let i = 0; i < x.length; i++) x[i] /= sum;
+}
+
+/** Zeroes probabilities below `minP` × the largest and renormalises (float32, as the rest). */
+function keepMinP(p: Float32Array, minP: number): void {
+  let max = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] > max) max = p[i];
+  const threshold = Math.fround(minP * max);
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] < threshold) p[i] = 0;
+    else sum = Math.fround(sum + p[i]);
+  }
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
 }
 
 /** run.c `sample_mult`: the first index where the running float32 CDF exceeds the coin. */

@@ -3,37 +3,65 @@ import { type HostTensor, InvalidArgumentError, type ModelConfig, ShapeError, sh
 /** A model's weights in host memory, by canonical name, with the configuration they belong to. */
 export interface ModelWeights {
   readonly config: ModelConfig;
-  /** Tensors by canonical name (see {@link llamaWeightNames}). */
+  /** Tensors by canonical name (see {@link weightNames}). */
   readonly tensors: ReadonlyMap<string, HostTensor<'f32'>>;
 }
 
 /**
- * Canonical tensor names of a Llama-family model, shared by every loader.
- * Weight matrices are `[out, in]` (each output feature's weights contiguous).
+ * Canonical tensor names of every supported architecture, shared by all loaders.
+ *
+ * Weight matrices are `[out, in]` (each output feature's weights contiguous, PyTorch `Linear`
+ * order); loaders transpose `[in, out]` sources (ONNX `MatMul`/`Gemm`, GPT-2 `Conv1D`) and split
+ * fused QKV matrices into `wq`, `wk`, `wv`. Every `*Bias` tensor and `finalNorm` are optional:
+ * the model uses one exactly when the weights hold it (GPT-2 has biases, Llama none, a post-norm
+ * GPT-1 block has no final norm). Norm biases exist only for layer norms.
+ *
+ * Legend: V vocabulary, D model width, H / Hkv query / key-value heads, Dh head width, F
+ * feed-forward width, P learned positions.
  */
-export const llamaWeightNames = {
+export const weightNames = {
   /** `[V, D]` */
   tokenEmbedding: 'token_embedding',
-  /** `[D]` */
+  /** `[P, D]` learned absolute positions (GPT-1, GPT-2), read by the `learned` positional encoding. */
+  positionEmbedding: 'position_embedding',
+  /** `[D]` norm before (pre-norm) or after (post-norm) the attention sub-layer */
   attentionNorm: (layer: number) => `layers.${layer}.attention_norm`,
+  /** `[D]` */
+  attentionNormBias: (layer: number) => `layers.${layer}.attention_norm_bias`,
   /** `[H * Dh, D]` */
   wq: (layer: number) => `layers.${layer}.wq`,
+  /** `[H * Dh]` */
+  wqBias: (layer: number) => `layers.${layer}.wq_bias`,
   /** `[Hkv * Dh, D]` */
   wk: (layer: number) => `layers.${layer}.wk`,
+  /** `[Hkv * Dh]` */
+  wkBias: (layer: number) => `layers.${layer}.wk_bias`,
   /** `[Hkv * Dh, D]` */
   wv: (layer: number) => `layers.${layer}.wv`,
+  /** `[Hkv * Dh]` */
+  wvBias: (layer: number) => `layers.${layer}.wv_bias`,
   /** `[D, H * Dh]` */
   wo: (layer: number) => `layers.${layer}.wo`,
   /** `[D]` */
+  woBias: (layer: number) => `layers.${layer}.wo_bias`,
+  /** `[D]` norm before (pre-norm) or after (post-norm) the feed-forward sub-layer */
   ffnNorm: (layer: number) => `layers.${layer}.ffn_norm`,
-  /** `[hidden, D]` gate */
+  /** `[D]` */
+  ffnNormBias: (layer: number) => `layers.${layer}.ffn_norm_bias`,
+  /** `[F, D]`: SwiGLU gate, or the GELU MLP's up projection (GPT-2 `c_fc`) */
   w1: (layer: number) => `layers.${layer}.w1`,
-  /** `[D, hidden]` down */
+  /** `[F]` */
+  w1Bias: (layer: number) => `layers.${layer}.w1_bias`,
+  /** `[D, F]` down projection */
   w2: (layer: number) => `layers.${layer}.w2`,
-  /** `[hidden, D]` up */
+  /** `[D]` */
+  w2Bias: (layer: number) => `layers.${layer}.w2_bias`,
+  /** `[F, D]` SwiGLU up projection; absent for GELU MLPs */
   w3: (layer: number) => `layers.${layer}.w3`,
   /** `[D]` */
   finalNorm: 'final_norm',
+  /** `[D]` */
+  finalNormBias: 'final_norm_bias',
   /** `[V, D]`; absent when the classifier is tied to the token embedding */
   classifier: 'classifier',
 } as const;
@@ -46,6 +74,20 @@ export function requireTensor(
 ): HostTensor<'f32'> {
   const tensor = weights.tensors.get(name);
   if (!tensor) throw new InvalidArgumentError(`model weights: tensor "${name}" is missing`);
+  return checkShape(name, tensor, shape);
+}
+
+/** Returns the named tensor after checking its shape, or undefined when the weights lack it. */
+export function optionalTensor(
+  weights: ModelWeights,
+  name: string,
+  shape: readonly number[],
+): HostTensor<'f32'> | undefined {
+  const tensor = weights.tensors.get(name);
+  return tensor && checkShape(name, tensor, shape);
+}
+
+function checkShape(name: string, tensor: HostTensor<'f32'>, shape: readonly number[]): HostTensor<'f32'> {
   const same = tensor.shape.length === shape.length && tensor.shape.every((d, i) => d === shape[i]);
   if (!same || tensor.data.length !== shapeSize(shape)) {
     throw new ShapeError(

@@ -13,8 +13,6 @@ import {
 } from '@rotor/core';
 import { checkContext, fieldError, readSpec, requireWeight } from './validation.js';
 
-const f = Math.fround;
-
 /** Normalised spec, e.g. `{"type":"t5-relative","numBuckets":32,"maxDistance":128,"bidirectional":false,"weight":"relative_attention_bias"}`. */
 export interface T5RelativeSpec extends PositionalEncodingSpec {
   readonly type: 't5-relative';

@@ -1,4 +1,6 @@
-import type { PositionalEncodingSpec } from '@rotor/core';
+import { createDefaultBackendRegistry } from '@rotor/attention-core';
+import { createNodeGpu } from '@rotor/attention-core/node';
+import type { BackendRegistry, PositionalEncodingSpec } from '@rotor/core';
 import { loadLanguageModelFile } from '@rotor/decoder-model/node';
 import { defaultModel } from '../default-model.js';
 import { UsageError } from '../errors.js';
@@ -12,6 +14,12 @@ export interface GenerateCommandOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  stop?: string[];
+  contextOverflow?: string;
   seed?: number;
   backend: string;
   positionalEncoding?: string;
@@ -29,6 +37,12 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
     throw new UsageError(`--stats: expected "json", found ${JSON.stringify(options.stats)}`);
   }
   const positionalEncoding = parseSpec(options.positionalEncoding);
+  const contextOverflow = options.contextOverflow ?? 'error';
+  if (contextOverflow !== 'error' && contextOverflow !== 'sliding') {
+    throw new UsageError(
+      `--context-overflow: expected "error" or "sliding", found ${JSON.stringify(contextOverflow)}`,
+    );
+  }
   const paths = options.model
     ? { modelPath: options.model, tokenizerPath: options.tokenizer }
     : await defaultModel(log).then((d) => ({
@@ -39,6 +53,7 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
   const loaded = await loadLanguageModelFile(paths.modelPath, {
     tokenizerPath: paths.tokenizerPath,
     backend: options.backend,
+    backendRegistry: await backendRegistry(options.backend),
     positionalEncoding,
   });
   const controller = new AbortController();
@@ -51,6 +66,12 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
       temperature: options.temperature,
       topK: options.topK,
       topP: options.topP,
+      minP: options.minP,
+      repetitionPenalty: options.repetitionPenalty,
+      presencePenalty: options.presencePenalty,
+      frequencyPenalty: options.frequencyPenalty,
+      stop: options.stop,
+      contextOverflow,
       seed: options.seed,
       signal: controller.signal,
     });
@@ -113,4 +134,14 @@ function parseSpec(raw: string | undefined): PositionalEncodingSpec | undefined 
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/**
+ * The backends this command can use. WebGPU comes from Dawn (npm `webgpu`) when it loads; a
+ * software adapter (SwiftShader) is used only when WebGPU was asked for by name.
+ */
+async function backendRegistry(backend: string): Promise<BackendRegistry> {
+  const gpu =
+    backend === 'webgpu' || backend === 'auto' ? await createNodeGpu().catch(() => undefined) : undefined;
+  return createDefaultBackendRegistry({ gpu, allowSoftwareAdapter: backend === 'webgpu' });
 }

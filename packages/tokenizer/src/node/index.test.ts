@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FormatError, IoError, UnsupportedError } from '@rotor/core';
+import { FormatError, IoError } from '@rotor/core';
 import { describeWithFixtures, fixturePath } from '@rotor-internal/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildGguf } from '../test-utils/gguf-file.js';
 import { buildLlama2cFile, syntheticVocabulary } from '../test-utils/llama2c-file.js';
 import { loadTokenizerFile } from './index.js';
 
@@ -14,6 +15,17 @@ function writeTemporary(name: string, bytes: Uint8Array | string): string {
   const path = join(directory, name);
   writeFileSync(path, bytes);
   return path;
+}
+
+/** A four-token SentencePiece vocabulary: ▁ a b ▁a, no prefix space. */
+function syntheticGgufVocabulary(): Uint8Array {
+  return buildGguf([
+    ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
+    ['tokenizer.ggml.tokens', { type: 'strings', value: ['<unk>', '<s>', '</s>', 'a', 'b', '\u2581'] }],
+    ['tokenizer.ggml.scores', { type: 'float32s', value: [0, 0, 0, -1, -2, -3] }],
+    ['tokenizer.ggml.token_type', { type: 'int32s', value: [2, 3, 3, 1, 1, 1] }],
+    ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: false }],
+  ]);
 }
 
 describe('loadTokenizerFile', () => {
@@ -39,7 +51,7 @@ describe('loadTokenizerFile', () => {
     );
     await expect(loadTokenizerFile(path)).rejects.toThrow(FormatError);
     await expect(loadTokenizerFile(path)).rejects.toThrow(
-      `${path}: tokenizer format: expected a llama2.c tokenizer.bin`,
+      `${path}: tokenizer format: expected a GGUF file or a llama2.c tokenizer.bin`,
     );
     await expect(loadTokenizerFile(path)).rejects.toThrow(
       '12 bytes starting 89 50 4e 47 0d 0a 1a 0a (.PNG....)',
@@ -56,9 +68,17 @@ describe('loadTokenizerFile', () => {
     );
   });
 
-  it('recognises GGUF and tokenizer.json as not supported yet', async () => {
-    const gguf = writeTemporary('vocab.gguf', new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]));
-    await expect(loadTokenizerFile(gguf)).rejects.toThrow(UnsupportedError);
+  it('loads a GGUF vocabulary and reports a damaged GGUF file with its path', async () => {
+    const gguf = writeTemporary('vocab.gguf', syntheticGgufVocabulary());
+    const tokenizer = await loadTokenizerFile(gguf);
+    expect(tokenizer.encode('ab')).toEqual([3, 4]);
+    expect(tokenizer.encode('a b')).toEqual([3, 5, 4]);
+    const truncated = writeTemporary('truncated.gguf', new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0]));
+    await expect(loadTokenizerFile(truncated)).rejects.toThrow(FormatError);
+    await expect(loadTokenizerFile(truncated)).rejects.toThrow(`${truncated} byte 8: tensor count`);
+  });
+
+  it('recognises tokenizer.json as not supported yet', async () => {
     const json = writeTemporary('tokenizer.json', ' {"model": {}}');
     await expect(loadTokenizerFile(json)).rejects.toThrow(
       /tokenizer-json tokenizer files are not supported yet/,

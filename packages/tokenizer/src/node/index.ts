@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { FormatError, IoError, mismatch, type Tokenizer, UnsupportedError } from '@rotor/core';
 import { detectTokenizerFormat } from '../loaders/detect-format.js';
+import { loadGgufTokenizer } from '../loaders/gguf.js';
 import { loadLlama2cTokenizer } from '../loaders/llama2c.js';
 
 /** Options of {@link loadTokenizerFile}. */
@@ -14,7 +15,8 @@ export interface LoadTokenizerFileOptions {
 
 /**
  * Reads a tokenizer file and picks the loader from its content. Supported so far: llama2.c
- * `tokenizer.bin`.
+ * `tokenizer.bin` and the vocabulary of a GGUF file (`tokenizer.ggml.model` llama, gpt2 or
+ * bert; for a full model file the tensors are not loaded, only validated).
  *
  * @throws IoError when the file cannot be read; FormatError when it is malformed or its
  *   format is unknown; UnsupportedError for a known format this build cannot load yet.
@@ -36,9 +38,10 @@ export async function loadTokenizerFile(
   const format = detectTokenizerFormat(bytes);
   if (format === 'llama2c')
     return loadLlama2cTokenizer(bytes, { vocabSize: options.vocabSize, source: path });
+  if (format === 'gguf') return loadGgufTokenizer(bytes, { source: path });
   if (format !== undefined) {
     throw new UnsupportedError(
-      `${path}: ${format} tokenizer files are not supported yet (only llama2.c tokenizer.bin)`,
+      `${path}: ${format} tokenizer files are not supported yet (only llama2.c tokenizer.bin and GGUF)`,
       {
         details: { path, format },
       },
@@ -48,7 +51,7 @@ export async function loadTokenizerFile(
     mismatch(
       'tokenizer format',
       path,
-      'a llama2.c tokenizer.bin (int32 max_token_length, then float32 score, int32 length, bytes per entry)',
+      'a GGUF file or a llama2.c tokenizer.bin (int32 max_token_length, then float32 score, int32 length, bytes per entry)',
       describeStart(bytes),
     ),
     { details: { path } },

@@ -16,13 +16,14 @@ describe('reference backend', () => {
     });
   });
 
-  it('probes available and is what the default registry picks for auto', async () => {
+  it("probes available and is the default registry's last fallback", async () => {
     expect(await referenceBackend().probe()).toEqual({ available: true });
     const registry = createDefaultBackendRegistry();
-    expect(registry.names).toEqual(['reference']);
-    const { backend, steps } = await registry.select('auto');
+    expect(registry.names.at(-1)).toBe('reference');
+    const { backend, steps } = await registry.select('reference');
     expect(backend.name).toBe('reference');
     expect(steps).toEqual([{ name: 'reference', chosen: true }]);
+    backend.destroy();
   });
 
   it('rejects handles of another reference instance', async () => {

@@ -13,10 +13,9 @@ import {
   type KernelInputs,
   type KernelName,
   type Shape,
-  shapeSize,
   type TensorHandle,
-  UnsupportedError,
 } from '@rotor/core';
+import { MemoryChecks } from '../shared/memory-checks.js';
 import { add } from './add.js';
 import { applyRotary, ROTARY_LAYOUTS } from './apply-rotary.js';
 import { attention, SCORE_BIAS_TYPES } from './attention.js';
@@ -35,14 +34,7 @@ import {
 import { rmsNorm } from './rms-norm.js';
 import { silu } from './silu.js';
 import { softmax } from './softmax.js';
-import {
-  described,
-  formatShape,
-  invalidArgument,
-  requireInteger,
-  resolveTensor,
-  shapeMismatch,
-} from './validate.js';
+import { resolveTensor } from './validate.js';
 import { writeRows } from './write-rows.js';
 
 /** A kernel entry point of this backend. */
@@ -93,13 +85,13 @@ class ReferenceBackend implements Backend {
     'reference TypeScript backend (single-threaded, float64 accumulation, float32 storage)';
   readonly capabilities = REFERENCE_CAPABILITIES;
   private readonly context: KernelContext = { owner: this, scratch: new Scratch() };
+  private readonly checks = new MemoryChecks(REFERENCE_BACKEND_NAME, { maxTensorBytes: MAX_TENSOR_BYTES });
   private destroyed = false;
 
   allocate(shape: Shape, dtype: DType = 'f32'): TensorHandle {
     this.assertAlive('allocate');
-    const checked = this.checkDType('allocate', dtype);
-    const size = this.checkShape('allocate', shape);
-    return new ReferenceTensor(this, checked, shape, storageFor(checked, size));
+    const checked = this.checks.allocate(shape, dtype);
+    return new ReferenceTensor(this, checked.dtype, shape, storageFor(checked.dtype, checked.size));
   }
 
   upload(
@@ -108,50 +100,23 @@ class ReferenceBackend implements Backend {
     dtype: DType = 'f32',
   ): TensorHandle {
     this.assertAlive('upload');
-    const checked = this.checkDType('upload', dtype);
-    const size = this.checkShape('upload', shape);
-    this.checkData('upload', checked, data);
-    if (data.length !== size) {
-      throw shapeMismatch(
-        'reference upload',
-        'data.length',
-        `${size} (the size of shape ${formatShape(shape)})`,
-        data.length,
-      );
-    }
-    const storage = storageFor(checked, size);
+    const checked = this.checks.upload(data, shape, dtype);
+    const storage = storageFor(checked.dtype, checked.size);
     storage.set(data as Float32Array & Int32Array);
-    return new ReferenceTensor(this, checked, shape, storage);
+    return new ReferenceTensor(this, checked.dtype, shape, storage);
   }
 
   view(tensor: TensorHandle, shape: Shape): TensorHandle {
     this.assertAlive('view');
     const source = resolveTensor('reference view', 'tensor', tensor, this);
-    const size = this.checkShape('view', shape);
-    if (size > source.size) {
-      throw shapeMismatch(
-        'reference view',
-        'shape',
-        `at most ${source.size} elements (the size of ${formatShape(source.shape)})`,
-        described(`${formatShape(shape)} = ${size} elements`),
-      );
-    }
+    const size = this.checks.view(source, shape);
     return new ReferenceTensor(this, source.dtype, shape, source.data.subarray(0, size), source.root);
   }
 
   write(tensor: TensorHandle, data: Float32Array | Int32Array, offset = 0): void {
     this.assertAlive('write');
     const target = resolveTensor('reference write', 'tensor', tensor, this);
-    this.checkData('write', target.dtype, data);
-    requireInteger('reference write', 'offset', offset, 0, target.size);
-    if (offset + data.length > target.size) {
-      throw shapeMismatch(
-        'reference write',
-        'data.length',
-        `at most size - offset = ${target.size} - ${offset} = ${target.size - offset}`,
-        data.length,
-      );
-    }
+    this.checks.write(target, data, offset);
     target.data.set(data, offset);
   }
 
@@ -159,16 +124,8 @@ class ReferenceBackend implements Backend {
   async read(tensor: TensorHandle, target?: Float32Array): Promise<Float32Array> {
     this.assertAlive('read');
     const source = resolveTensor('reference read', 'tensor', tensor, this);
-    if (source.dtype !== 'f32') throw invalidArgument('reference read', 'tensor dtype', 'f32', source.dtype);
+    this.checks.read(source, target);
     if (target === undefined) return (source.data as Float32Array).slice();
-    if (!(target instanceof Float32Array) || target.length < source.size) {
-      throw invalidArgument(
-        'reference read',
-        'target',
-        `a Float32Array of at least ${source.size} elements (the tensor's size)`,
-        described(target instanceof Float32Array ? `a Float32Array of ${target.length}` : String(target)),
-      );
-    }
     target.set(source.data);
     return target;
   }
@@ -185,15 +142,8 @@ class ReferenceBackend implements Backend {
     out: TensorHandle,
   ): void {
     this.assertAlive('run');
-    if (typeof name !== 'string' || !Object.hasOwn(KERNELS, name)) {
-      throw invalidArgument('reference run', 'kernel name', `one of ${KERNEL_NAMES.join(', ')}`, name);
-    }
-    if (inputs === null || typeof inputs !== 'object') {
-      throw invalidArgument(name, 'inputs', 'an object of tensor handles', inputs);
-    }
-    if (attrs !== undefined && (attrs === null || typeof attrs !== 'object')) {
-      throw invalidArgument(name, 'attrs', 'an object', attrs);
-    }
+    this.checks.kernelName(KERNELS, name);
+    this.checks.kernelArguments(name, inputs, attrs);
     const kernel = KERNELS[name] as KernelFunction<K>;
     kernel(this.context, inputs, attrs ?? ({} as KernelAttrs<K>), out);
   }
@@ -207,54 +157,7 @@ class ReferenceBackend implements Backend {
   }
 
   private assertAlive(method: string): void {
-    if (this.destroyed) {
-      throw invalidArgument(
-        `reference ${method}`,
-        'backend',
-        'a live backend',
-        described('a destroyed backend'),
-      );
-    }
-  }
-
-  private checkDType(method: string, dtype: unknown): ReferenceDType {
-    if (dtype === 'f32' || dtype === 'i32') return dtype;
-    if (dtype === 'f16' || dtype === 'q8_0' || dtype === 'q4_0') {
-      throw new UnsupportedError(
-        `reference ${method}: dtype: expected one of f32, i32 (this backend's dtypes), found ${dtype}`,
-      );
-    }
-    throw invalidArgument(`reference ${method}`, 'dtype', 'one of f32, i32, f16, q8_0, q4_0', dtype);
-  }
-
-  private checkShape(method: string, shape: unknown): number {
-    const where = `reference ${method}`;
-    if (!Array.isArray(shape)) throw invalidArgument(where, 'shape', 'an array of dimensions', shape);
-    for (let i = 0; i < shape.length; i++) {
-      requireInteger(where, `shape[${i}]`, shape[i], 0, MAX_TENSOR_BYTES);
-    }
-    const size = shapeSize(shape);
-    if (size * 4 > MAX_TENSOR_BYTES) {
-      throw new UnsupportedError(
-        `${where}: shape ${formatShape(shape)}: expected at most ${MAX_TENSOR_BYTES} bytes (maxTensorBytes), found ${size * 4}`,
-      );
-    }
-    return size;
-  }
-
-  private checkData(method: string, dtype: ReferenceDType, data: unknown): void {
-    const ok = dtype === 'f32' ? data instanceof Float32Array : data instanceof Int32Array;
-    if (!ok) {
-      const found = described(
-        (data as { constructor?: { name?: string } } | null)?.constructor?.name ?? String(data),
-      );
-      throw invalidArgument(
-        `reference ${method}`,
-        'data',
-        dtype === 'f32' ? 'a Float32Array (dtype f32)' : 'an Int32Array (dtype i32)',
-        found,
-      );
-    }
+    this.checks.assertLive(method, this.destroyed);
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * The reference backend's tensor object and the per-backend state its kernels share.
  */
-import { type Shape, shapeSize, type TensorHandle } from '@rotor/core';
+import type { Shape } from '@rotor/core';
+import { type MemoryRange, OwnedTensor, type StoredDType } from '../shared/memory-checks.js';
 
 /** Name every reference backend reports. */
 export const REFERENCE_BACKEND_NAME = 'reference';
 
 /** Element types the reference backend stores. */
-export type ReferenceDType = 'f32' | 'i32';
+export type ReferenceDType = StoredDType;
 
 /** Host storage of a reference tensor. */
 export type ReferenceStorage = Float32Array | Int32Array;
@@ -17,27 +18,19 @@ export type ReferenceStorage = Float32Array | Int32Array;
  * Views share the typed array's buffer and point at the allocation they were cut from,
  * so disposing that allocation invalidates every view of it.
  */
-export class ReferenceTensor implements TensorHandle {
+export class ReferenceTensor extends OwnedTensor<ReferenceTensor> {
   readonly backend = REFERENCE_BACKEND_NAME;
-  readonly shape: Shape;
-  readonly size: number;
-  /** The allocation this tensor belongs to (itself unless it was made by `view`). */
-  readonly root: ReferenceTensor;
   private storage: ReferenceStorage;
-  private released = false;
 
   constructor(
-    /** The backend instance that created it; handles never cross instances. */
-    readonly owner: object,
-    readonly dtype: ReferenceDType,
+    owner: object,
+    dtype: ReferenceDType,
     shape: Shape,
     storage: ReferenceStorage,
     root?: ReferenceTensor,
   ) {
-    this.shape = Object.freeze([...shape]);
-    this.size = shapeSize(shape);
+    super(owner, dtype, shape, root);
     this.storage = storage;
-    this.root = root ?? this;
   }
 
   /** The elements, row-major; for a view, a subarray of its allocation. */
@@ -45,16 +38,14 @@ export class ReferenceTensor implements TensorHandle {
     return this.storage;
   }
 
-  /** True once its allocation was disposed. */
-  get disposed(): boolean {
-    return this.root.released;
+  get range(): MemoryRange {
+    const { buffer, byteOffset, byteLength } = this.storage;
+    return { space: buffer, start: byteOffset, end: byteOffset + byteLength };
   }
 
   /** Drops the storage of an allocation; a view's release is a no-op (its allocation stays alive). */
   release(): void {
-    if (this.root !== this) return;
-    this.released = true;
-    this.storage = new Float32Array(0);
+    if (this.markReleased()) this.storage = new Float32Array(0);
   }
 }
 

@@ -3,33 +3,19 @@
  * typed error whose message starts with the kernel (or method) name, then says what was wrong,
  * expected vs found (core `mismatch`).
  */
-import { InvalidArgumentError, mismatch, type Shape, ShapeError, type TensorHandle } from '@rotor/core';
-import { ReferenceTensor } from './reference-tensor.js';
+import type { Shape, TensorHandle } from '@rotor/core';
+import { resolveOwned } from '../shared/memory-checks.js';
+import { described, formatShape, invalidArgument, shapeMismatch } from '../shared/messages.js';
+import { REFERENCE_BACKEND_NAME, ReferenceTensor } from './reference-tensor.js';
 
-/** An {@link InvalidArgumentError} for a bad value of `what` in `where`. */
-export function invalidArgument(
-  where: string,
-  what: string,
-  expected: string,
-  found: unknown,
-): InvalidArgumentError {
-  return new InvalidArgumentError(mismatch(what, where, expected, found), { details: { where, what } });
-}
-
-/** A {@link ShapeError} for a tensor `what` in `where` whose shape or size disagrees. */
-export function shapeMismatch(where: string, what: string, expected: string, found: unknown): ShapeError {
-  return new ShapeError(mismatch(what, where, expected, found), { details: { where, what } });
-}
-
-/** A found-value that is a description (printed as is, not quoted like a string value). */
-export function described(text: string): { toString(): string } {
-  return { toString: () => text };
-}
-
-/** `[2, 3]` for messages. */
-export function formatShape(shape: Shape): string {
-  return `[${shape.join(', ')}]`;
-}
+export { requireNoOverlap } from '../shared/memory-checks.js';
+export {
+  described,
+  formatShape,
+  invalidArgument,
+  requireInteger,
+  shapeMismatch,
+} from '../shared/messages.js';
 
 /**
  * The {@link ReferenceTensor} behind `handle`, checked to be a live tensor made by `owner`.
@@ -37,32 +23,7 @@ export function formatShape(shape: Shape): string {
  * tensor are all rejected.
  */
 export function resolveTensor(where: string, what: string, handle: unknown, owner: object): ReferenceTensor {
-  if (!(handle instanceof ReferenceTensor) || handle.owner !== owner) {
-    throw invalidArgument(
-      where,
-      what,
-      'a tensor handle created by this reference backend',
-      described(describeForeign(handle)),
-    );
-  }
-  if (handle.disposed) {
-    throw invalidArgument(
-      where,
-      what,
-      'a live tensor',
-      described(`a disposed tensor of shape ${formatShape(handle.shape)}`),
-    );
-  }
-  return handle;
-}
-
-function describeForeign(handle: unknown): string {
-  if (handle === null || typeof handle !== 'object') return String(handle);
-  if (handle instanceof ReferenceTensor) return 'a tensor of another reference backend instance';
-  const backend = (handle as { backend?: unknown }).backend;
-  return typeof backend === 'string'
-    ? `a handle claiming backend "${backend}"`
-    : 'an object that is not a tensor handle';
+  return resolveOwned(where, what, handle, owner, ReferenceTensor, REFERENCE_BACKEND_NAME);
 }
 
 /** Requires an f32 tensor (every reference kernel computes in f32). */
@@ -132,21 +93,6 @@ export function requireRank(
   return tensor.shape;
 }
 
-/** Requires an integer in `[min, max]`. */
-export function requireInteger(
-  where: string,
-  what: string,
-  value: unknown,
-  min: number,
-  max = Infinity,
-): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw invalidArgument(where, what, `an integer ${range}`, value);
-  }
-  return value;
-}
-
 /** Requires a finite number `>= min`. */
 export function requireFinite(where: string, what: string, value: unknown, min = -Infinity): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
@@ -189,36 +135,6 @@ export function requireArrayLike(
     throw invalidArgument(where, `${what}.length`, `${length} (${label})`, found.length);
   }
   return value as ArrayLike<number>;
-}
-
-/**
- * Rejects `out` sharing memory with `input`. With `allowSameRange`, `out` may be exactly `input`
- * (same elements, in-place use) but never a partial overlap.
- */
-export function requireNoOverlap(
-  where: string,
-  out: ReferenceTensor,
-  inputName: string,
-  input: ReferenceTensor,
-  allowSameRange: boolean,
-): void {
-  const a = out.data;
-  const b = input.data;
-  if (a.buffer !== b.buffer || a.length === 0 || b.length === 0) return;
-  const aStart = a.byteOffset;
-  const aEnd = aStart + a.byteLength;
-  const bStart = b.byteOffset;
-  const bEnd = bStart + b.byteLength;
-  if (aEnd <= bStart || bEnd <= aStart) return;
-  if (allowSameRange && aStart === bStart && aEnd === bEnd) return;
-  throw invalidArgument(
-    where,
-    'out',
-    allowSameRange
-      ? `either ${inputName} itself or memory disjoint from it`
-      : `memory disjoint from ${inputName}`,
-    described(`a tensor overlapping ${inputName}`),
-  );
 }
 
 /** Dimensions of an element-wise binary kernel (add, mul). */

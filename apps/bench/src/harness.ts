@@ -1,0 +1,85 @@
+/**
+ * Timing and validation, llm.c style: every variant is checked against the reference before it is
+ * timed, then warmed up, run repeatedly, and summarised by its median and spread.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Repeated timings of one variant, in milliseconds. */
+export interface Measurement {
+  median: number;
+  min: number;
+  max: number;
+  /** Interquartile range / median. */
+  spread: number;
+  runs: number;
+}
+
+/** How long to measure. */
+export interface MeasureOptions {
+  warmup?: number;
+  minRuns?: number;
+  maxRuns?: number;
+  /** Keep running until this much time was spent (or maxRuns). */
+  minTimeMs?: number;
+}
+
+/** Times `run` after `warmup` untimed calls. */
+export async function measure(run: () => unknown, options: MeasureOptions = {}): Promise<Measurement> {
+  const { warmup = 2, minRuns = 5, maxRuns = 200, minTimeMs = 300 } = options;
+  for (let i = 0; i < warmup; i++) await run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minRuns || (times.length < maxRuns && performance.now() - start < minTimeMs)) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  const median = at(0.5);
+  return {
+    median,
+    min: times[0],
+    max: times[times.length - 1],
+    spread: median > 0 ? (at(0.75) - at(0.25)) / median : 0,
+    runs: times.length,
+  };
+}
+
+/** Thrown when a variant disagrees with the reference; it is then reported, never timed. */
+export class ValidationError extends Error {}
+
+/** Checks `actual` against `expected` element-wise within `tolerance` relative to max(1, |expected|). */
+export function validateClose(
+  what: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+): void {
+  if (actual.length < expected.length)
+    throw new ValidationError(`${what}: ${actual.length} values, expected ${expected.length}`);
+  let worst = 0;
+  let worstAt = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const error = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+    if (!(error <= worst)) {
+      worst = Number.isNaN(error) ? Number.POSITIVE_INFINITY : error;
+      worstAt = i;
+    }
+  }
+  if (worst > tolerance) {
+    throw new ValidationError(
+      `${what}: error ${worst.toExponential(2)} at ${worstAt} exceeds ${tolerance.toExponential(1)}`,
+    );
+  }
+}
+
+/** Checks two token sequences are identical. */
+export function validateTokens(what: string, actual: readonly number[], expected: readonly number[]): void {
+  const at = expected.findIndex((id, i) => actual[i] !== id);
+  if (at >= 0 || actual.length !== expected.length) {
+    throw new ValidationError(
+      `${what}: tokens differ from the reference at ${at >= 0 ? at : Math.min(actual.length, expected.length)}`,
+    );
+  }
+}

@@ -1,0 +1,31 @@
+import { cpus, totalmem } from 'node:os';
+import { createDefaultBackendRegistry } from '@rotor/attention-core';
+import type { MachineInfo } from './results.js';
+
+/** Describes this machine and every backend the default registry knows. */
+export async function machineInfo(): Promise<MachineInfo> {
+  const registry = createDefaultBackendRegistry();
+  const backends: MachineInfo['backends'] = [];
+  for (const name of registry.names) {
+    try {
+      const selection = await registry.select(name);
+      backends.push({ name, available: true, detail: selection.backend.description });
+      selection.backend.destroy();
+    } catch (error) {
+      backends.push({
+        name,
+        available: false,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  const list = cpus();
+  return {
+    cpu: list[0]?.model ?? 'unknown',
+    cores: list.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
+    backends,
+  };
+}

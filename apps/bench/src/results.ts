@@ -1,0 +1,43 @@
+/** What a benchmark run records. */
+
+/** Facts about the machine a run was measured on. */
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  /** Backends probed, with their description or why they are unavailable. */
+  backends: { name: string; available: boolean; detail: string }[];
+}
+
+/** One measured number. */
+export interface BenchResult {
+  suite: string;
+  /** What was measured, e.g. `matvec 768x2048` or `decode stories260K`. */
+  name: string;
+  /** Backend or implementation measured (`reference`, `wasm`, `onnxruntime-web`, `gpt-tokenizer`, …). */
+  backend: string;
+  /** Quantity, e.g. `GFLOP/s`, `tokens/s`, `MB/s`, `ms`. */
+  metric: string;
+  value: number;
+  unit: string;
+  /** The same quantity for the baseline measured in the same run, when compared. */
+  baseline?: number;
+  /** `value / baseline` (higher is better for rates, lower for times). */
+  ratio?: number;
+  /** Name of the baseline compared against. */
+  baselineName?: string;
+  /** Relative spread of the repeated runs (interquartile range / median). */
+  spread?: number;
+  runs?: number;
+  note?: string;
+}
+
+/** The JSON a run writes (`--json PATH`). */
+export interface BenchReport {
+  machine: MachineInfo;
+  started: string;
+  options: { quick: boolean; filter?: string };
+  results: BenchResult[];
+}

@@ -1,0 +1,206 @@
+/**
+ * matmul — `out = x · wᵀ + bias` for output features n0..n1 (threads split the features).
+ *
+ * Legend:
+ *   M, K, N  rows of x, reduction size, output features
+ *   x        [M, K] address;  w [N, K] address (feature n's weights contiguous)
+ *   bias     [N] address, 0 when absent
+ *   out      [M, N] address
+ *   n0, n1   the feature range this call computes
+ * M = 1 is a matvec bound by reading w once: four weight rows at a time share each load of x,
+ * two accumulators per row. M > 1 is a GEMM: blocks of 4 rows of x by 2 rows of w keep 8
+ * accumulators in registers, so each loaded vector feeds 2 or 4 multiply-adds.
+ */
+import { dot, horizontalSum } from './vector';
+
+function finish(out: usize, bias: usize, n: i32, value: f32): void {
+  store<f32>(out, bias === 0 ? value : value + load<f32>(bias + ((<usize>n) << 2)));
+}
+
+function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1: i32): void {
+  const rowBytes = (<usize>K) << 2;
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const w0 = w + <usize>n * rowBytes;
+    const w1 = w0 + rowBytes;
+    const w2 = w1 + rowBytes;
+    const w3 = w2 + rowBytes;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
+    let k = 0;
+    for (; k + 8 <= K; k += 8) {
+      const o = (<usize>k) << 2;
+      const xa = v128.load(x + o);
+      const xb = v128.load(x + o, 16);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xa));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xa));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xa));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xa));
+      b0 = f32x4.add(b0, f32x4.mul(v128.load(w0 + o, 16), xb));
+      b1 = f32x4.add(b1, f32x4.mul(v128.load(w1 + o, 16), xb));
+      b2 = f32x4.add(b2, f32x4.mul(v128.load(w2 + o, 16), xb));
+      b3 = f32x4.add(b3, f32x4.mul(v128.load(w3 + o, 16), xb));
+    }
+    if (k + 4 <= K) {
+      const o = (<usize>k) << 2;
+      const xa = v128.load(x + o);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xa));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xa));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xa));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xa));
+      k += 4;
+    }
+    let s0 = horizontalSum(f32x4.add(a0, b0));
+    let s1 = horizontalSum(f32x4.add(a1, b1));
+    let s2 = horizontalSum(f32x4.add(a2, b2));
+    let s3 = horizontalSum(f32x4.add(a3, b3));
+    for (; k < K; k++) {
+      const o = (<usize>k) << 2;
+      const xk = load<f32>(x + o);
+      s0 += load<f32>(w0 + o) * xk;
+      s1 += load<f32>(w1 + o) * xk;
+      s2 += load<f32>(w2 + o) * xk;
+      s3 += load<f32>(w3 + o) * xk;
+    }
+    const o = out + ((<usize>n) << 2);
+    finish(o, bias, n, s0);
+    finish(o + 4, bias, n + 1, s1);
+    finish(o + 8, bias, n + 2, s2);
+    finish(o + 12, bias, n + 3, s3);
+  }
+  for (; n < n1; n++) finish(out + ((<usize>n) << 2), bias, n, dot(x, w + <usize>n * rowBytes, K));
+}
+
+/** One 4×2 block: rows x0..x3 of x against rows w0, w1 of w; returns nothing, stores 8 outputs. */
+function block4x2(
+  x0: usize,
+  xStride: usize,
+  w0: usize,
+  w1: usize,
+  K: i32,
+  out: usize,
+  outStride: usize,
+  bias: usize,
+  n: i32,
+): void {
+  const x1 = x0 + xStride;
+  const x2 = x1 + xStride;
+  const x3 = x2 + xStride;
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= K; k += 4) {
+    const o = (<usize>k) << 2;
+    const u = v128.load(w0 + o);
+    const v = v128.load(w1 + o);
+    let r = v128.load(x0 + o);
+    c00 = f32x4.add(c00, f32x4.mul(r, u));
+    c01 = f32x4.add(c01, f32x4.mul(r, v));
+    r = v128.load(x1 + o);
+    c10 = f32x4.add(c10, f32x4.mul(r, u));
+    c11 = f32x4.add(c11, f32x4.mul(r, v));
+    r = v128.load(x2 + o);
+    c20 = f32x4.add(c20, f32x4.mul(r, u));
+    c21 = f32x4.add(c21, f32x4.mul(r, v));
+    r = v128.load(x3 + o);
+    c30 = f32x4.add(c30, f32x4.mul(r, u));
+    c31 = f32x4.add(c31, f32x4.mul(r, v));
+  }
+  let s00 = horizontalSum(c00);
+  let s01 = horizontalSum(c01);
+  let s10 = horizontalSum(c10);
+  let s11 = horizontalSum(c11);
+  let s20 = horizontalSum(c20);
+  let s21 = horizontalSum(c21);
+  let s30 = horizontalSum(c30);
+  let s31 = horizontalSum(c31);
+  for (; k < K; k++) {
+    const o = (<usize>k) << 2;
+    const u = load<f32>(w0 + o);
+    const v = load<f32>(w1 + o);
+    const r0 = load<f32>(x0 + o);
+    const r1 = load<f32>(x1 + o);
+    const r2 = load<f32>(x2 + o);
+    const r3 = load<f32>(x3 + o);
+    s00 += r0 * u;
+    s01 += r0 * v;
+    s10 += r1 * u;
+    s11 += r1 * v;
+    s20 += r2 * u;
+    s21 += r2 * v;
+    s30 += r3 * u;
+    s31 += r3 * v;
+  }
+  finish(out, bias, n, s00);
+  finish(out + 4, bias, n + 1, s01);
+  finish(out + outStride, bias, n, s10);
+  finish(out + outStride + 4, bias, n + 1, s11);
+  finish(out + 2 * outStride, bias, n, s20);
+  finish(out + 2 * outStride + 4, bias, n + 1, s21);
+  finish(out + 3 * outStride, bias, n, s30);
+  finish(out + 3 * outStride + 4, bias, n + 1, s31);
+}
+
+function gemm(x: usize, w: usize, bias: usize, out: usize, M: i32, K: i32, N: i32, n0: i32, n1: i32): void {
+  const rowBytes = (<usize>K) << 2;
+  const outStride = (<usize>N) << 2;
+  let n = n0;
+  for (; n + 2 <= n1; n += 2) {
+    const w0 = w + <usize>n * rowBytes;
+    const w1 = w0 + rowBytes;
+    let m = 0;
+    for (; m + 4 <= M; m += 4) {
+      block4x2(
+        x + <usize>m * rowBytes,
+        rowBytes,
+        w0,
+        w1,
+        K,
+        out + <usize>m * outStride + ((<usize>n) << 2),
+        outStride,
+        bias,
+        n,
+      );
+    }
+    for (; m < M; m++) {
+      const xm = x + <usize>m * rowBytes;
+      const o = out + <usize>m * outStride + ((<usize>n) << 2);
+      finish(o, bias, n, dot(xm, w0, K));
+      finish(o + 4, bias, n + 1, dot(xm, w1, K));
+    }
+  }
+  if (n < n1) {
+    const wn = w + <usize>n * rowBytes;
+    for (let m = 0; m < M; m++) {
+      finish(out + <usize>m * outStride + ((<usize>n) << 2), bias, n, dot(x + <usize>m * rowBytes, wn, K));
+    }
+  }
+}
+
+/** Computes output features n0..n1 of every row. */
+export function matmul(
+  x: usize,
+  w: usize,
+  bias: usize,
+  out: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  n0: i32,
+  n1: i32,
+): void {
+  if (M === 1) matvec(x, w, bias, out, K, n0, n1);
+  else gemm(x, w, bias, out, M, K, N, n0, n1);
+}

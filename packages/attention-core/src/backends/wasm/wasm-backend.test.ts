@@ -1,0 +1,88 @@
+import { isRotorError } from '@rotor/core';
+import { describe, expect, it } from 'vitest';
+import { createWasmBackend, wasmBackend } from './wasm-backend.js';
+
+describe('wasm backend memory', () => {
+  it('fails with UNSUPPORTED before passing its memory limit, and keeps working afterwards', async () => {
+    const backend = await createWasmBackend({ threads: 1, maxMemoryBytes: 4 * 65536 });
+    let thrown: unknown;
+    try {
+      backend.allocate([65536]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isRotorError(thrown, 'UNSUPPORTED')).toBe(true);
+    expect((thrown as Error).message).toMatch(/wasm allocate: memory: expected at most 262144 bytes/);
+    const small = backend.upload(Float32Array.from([1, 2]), [2]);
+    expect(Array.from(await backend.read(small))).toEqual([1, 2]);
+    backend.destroy();
+  });
+
+  it('reuses released memory zero-filled', async () => {
+    const backend = await createWasmBackend({ threads: 1 });
+    const first = backend.upload(new Float32Array(100).fill(7), [100]);
+    backend.dispose(first);
+    const second = backend.allocate([100]);
+    expect((await backend.read(second)).every((value) => value === 0)).toBe(true);
+    backend.destroy();
+  });
+
+  it('grows its memory for tensors larger than the initial pages', async () => {
+    const backend = await createWasmBackend({ threads: 1 });
+    const size = 300_000;
+    const data = Float32Array.from({ length: size }, (_, i) => i);
+    const tensor = backend.upload(data, [size]);
+    const copy = await backend.read(tensor);
+    expect(copy[size - 1]).toBe(size - 1);
+    backend.destroy();
+  });
+});
+
+describe('wasm backend threads', () => {
+  it('falls back to one thread, with one warning, when workers cannot start', async () => {
+    const warnings: string[] = [];
+    const backend = await createWasmBackend({
+      threads: 2,
+      workerFactory: () => {
+        throw new Error('no workers here');
+      },
+      warn: (message) => warnings.push(message),
+    });
+    expect(backend.capabilities.threads).toBe(1);
+    expect(backend.description).toMatch(/no workers here/);
+    expect(warnings.length).toBeLessThanOrEqual(1);
+    backend.destroy();
+  });
+
+  it('splits a large matvec across 2 threads with the same result as 1 thread', async () => {
+    const K = 300;
+    const N = 257;
+    const x = Float32Array.from({ length: K }, (_, k) => Math.sin(k));
+    const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.37));
+    const results: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const backend = await wasmBackend({ threads }).create();
+      expect(backend.capabilities.threads).toBe(threads);
+      const out = backend.allocate([1, N]);
+      backend.run('matmul', { x: backend.upload(x, [1, K]), w: backend.upload(w, [N, K]) }, {}, out);
+      results.push(await backend.read(out));
+      backend.destroy();
+    }
+    expect(Array.from(results[1])).toEqual(Array.from(results[0]));
+  });
+
+  it('probes SIMD without compiling the kernels', async () => {
+    expect(await wasmBackend().probe()).toEqual({ available: true });
+  });
+});
+
+describe('default registry', () => {
+  it('picks the wasm backend for auto, before the reference backend', async () => {
+    const { createDefaultBackendRegistry } = await import('../../default-registry.js');
+    const registry = createDefaultBackendRegistry();
+    expect(registry.names.indexOf('wasm')).toBeLessThan(registry.names.indexOf('reference'));
+    const { backend } = await registry.select('auto', { threads: 1 });
+    expect(backend.name).toBe('wasm');
+    backend.destroy();
+  });
+});

@@ -1,0 +1,276 @@
+/**
+ * Host side of each kernel: resolve handles, validate with the reference backend's `validate*`
+ * (so both backends reject the same inputs with the same errors), check aliasing, then call the
+ * compiled kernel on addresses. Only matmul and attention are worth splitting across threads.
+ */
+import type { KernelAttrs, KernelInputs, KernelName, TensorHandle } from '@rotor/core';
+import { validateAdd } from '../reference/add.js';
+import { validateApplyRotary } from '../reference/apply-rotary.js';
+import { validateAttention } from '../reference/attention.js';
+import { validateEmbedding } from '../reference/embedding.js';
+import { validateGelu } from '../reference/gelu.js';
+import { validateLayerNorm } from '../reference/layer-norm.js';
+import { validateMatmul } from '../reference/matmul.js';
+import { validateMul } from '../reference/mul.js';
+import { validateRmsNorm } from '../reference/rms-norm.js';
+import { validateSilu } from '../reference/silu.js';
+import { validateSoftmax } from '../reference/softmax.js';
+import { validateWriteRows } from '../reference/write-rows.js';
+import { requireNoOverlap } from '../shared/memory-checks.js';
+import { resolveWasmTensor, type WasmTensor } from './wasm-tensor.js';
+
+/** The compiled kernels' exports (addresses and sizes are numbers; see src/backends/wasm/assembly). */
+export interface KernelExports {
+  matmul(
+    x: number,
+    w: number,
+    bias: number,
+    out: number,
+    M: number,
+    K: number,
+    N: number,
+    n0: number,
+    n1: number,
+  ): void;
+  attention(...args: number[]): void;
+  rmsNorm(x: number, weight: number, out: number, M: number, D: number, epsilon: number): void;
+  layerNorm(
+    x: number,
+    weight: number,
+    bias: number,
+    out: number,
+    M: number,
+    D: number,
+    epsilon: number,
+  ): void;
+  softmax(x: number, out: number, M: number, N: number): void;
+  applyRotary(...args: number[]): void;
+  silu(x: number, out: number, n: number): void;
+  gelu(x: number, out: number, n: number, approximate: number): void;
+  add(a: number, b: number, out: number, M: number, N: number, broadcast: number): void;
+  mul(a: number, b: number, out: number, M: number, N: number, broadcast: number): void;
+  embedding(table: number, ids: number, out: number, T: number, D: number): void;
+  writeRows(src: number, out: number, R: number, N: number, rowOffset: number): void;
+}
+
+/** Kernels a worker can run, by index in the pool's control block. */
+export const PARALLEL_KERNELS = ['matmul', 'attention'] as const;
+
+/** Keys scored per tile by the attention kernel (`TILE` in assembly/attention.ts). */
+const ATTENTION_TILE = 64;
+
+/** What the kernels need from their backend. */
+export interface KernelHost {
+  readonly owner: object;
+  readonly kernels: KernelExports;
+  /** An int32 index of at least `length` elements of per-call attribute space (ids, lengths, biases). */
+  attributes(length: number): number;
+  /** Base address and per-thread stride of at least `bytesPerThread` bytes of scratch for each participant. */
+  scratch(bytesPerThread: number): { base: number; stride: number };
+  readonly floats: Float32Array;
+  readonly ints: Int32Array;
+  /**
+   * Runs `units` units of parallel kernel `kernel` (args before its scratch/range parameters): on
+   * the pool when `work` (multiply-adds) is large enough, else on this thread.
+   */
+  parallel(
+    kernel: (typeof PARALLEL_KERNELS)[number],
+    args: readonly number[],
+    units: number,
+    align: number,
+    work: number,
+    scratch?: { base: number; stride: number },
+  ): void;
+}
+
+type HostKernel<K extends KernelName> = (
+  host: KernelHost,
+  inputs: KernelInputs<K>,
+  attrs: KernelAttrs<K>,
+  out: TensorHandle,
+) => void;
+
+function resolve(host: KernelHost, kernel: string, what: string, handle: unknown): WasmTensor {
+  return resolveWasmTensor(kernel, what, handle, host.owner);
+}
+
+function optional(host: KernelHost, kernel: string, what: string, handle: unknown): WasmTensor | undefined {
+  return handle === undefined ? undefined : resolve(host, kernel, what, handle);
+}
+
+/** Every kernel's host function. */
+export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
+  matmul(host, inputs, _attrs, outHandle) {
+    const x = resolve(host, 'matmul', 'inputs.x', inputs.x);
+    const w = resolve(host, 'matmul', 'inputs.w', inputs.w);
+    const bias = optional(host, 'matmul', 'inputs.bias', inputs.bias);
+    const out = resolve(host, 'matmul', 'out', outHandle);
+    const { M, K, N } = validateMatmul({ x, w, bias }, out);
+    requireNoOverlap('matmul', out, 'inputs.x', x, false);
+    requireNoOverlap('matmul', out, 'inputs.w', w, false);
+    if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
+    const args = [x.address, w.address, bias?.address ?? 0, out.address, M, K, N];
+    host.parallel('matmul', args, N, 4, M * N * K);
+  },
+
+  attention(host, inputs, attrs, outHandle) {
+    const q = resolve(host, 'attention', 'inputs.q', inputs.q);
+    const k = resolve(host, 'attention', 'inputs.k', inputs.k);
+    const v = resolve(host, 'attention', 'inputs.v', inputs.v);
+    const out = resolve(host, 'attention', 'out', outHandle);
+    const plan = validateAttention({ q, k, v }, attrs, out);
+    requireNoOverlap('attention', out, 'inputs.q', q, true);
+    requireNoOverlap('attention', out, 'inputs.k', k, false);
+    requireNoOverlap('attention', out, 'inputs.v', v, false);
+    const { B, T, S, H, Hkv, Dh, kvOffset, causal, validLengths, scale, scoreBias } = plan;
+    const table =
+      scoreBias === undefined ? undefined : scoreBias.type === 'alibi' ? scoreBias.slopes : scoreBias.table;
+    const lengths = validLengths?.length ?? 0;
+    const base = host.attributes(lengths + (table?.length ?? 0));
+    const ints = host.ints;
+    for (let b = 0; b < lengths; b++) ints[base + b] = (validLengths as ArrayLike<number>)[b];
+    const floats = host.floats;
+    if (table) for (let e = 0; e < table.length; e++) floats[base + lengths + e] = table[e];
+    const t5 = scoreBias?.type === 't5' ? scoreBias : undefined;
+    const args = [
+      q.address,
+      k.address,
+      v.address,
+      out.address,
+      B,
+      T,
+      S,
+      H,
+      Hkv,
+      Dh,
+      kvOffset,
+      causal ? 1 : 0,
+      validLengths === undefined ? 0 : base * 4,
+      scale,
+      scoreBias === undefined ? 0 : scoreBias.type === 'alibi' ? 1 : 2,
+      table === undefined ? 0 : (base + lengths) * 4,
+      t5?.numBuckets ?? 0,
+      t5?.maxDistance ?? 0,
+      t5?.bidirectional ? 1 : 0,
+    ];
+    const headBytes = Math.ceil((Dh * 4) / 16) * 16;
+    const units = B * T * H;
+    host.parallel(
+      'attention',
+      args,
+      units,
+      1,
+      units * (kvOffset + T) * Dh * 2,
+      host.scratch(headBytes + ATTENTION_TILE * 4),
+    );
+  },
+
+  embedding(host, inputs, attrs, outHandle) {
+    const table = resolve(host, 'embedding', 'inputs.table', inputs.table);
+    const out = resolve(host, 'embedding', 'out', outHandle);
+    const { D, T } = validateEmbedding({ table }, attrs, out);
+    requireNoOverlap('embedding', out, 'inputs.table', table, false);
+    const base = host.attributes(T);
+    const ints = host.ints;
+    for (let t = 0; t < T; t++) ints[base + t] = attrs.ids[t];
+    host.kernels.embedding(table.address, base * 4, out.address, T, D);
+  },
+
+  rmsNorm(host, inputs, attrs, outHandle) {
+    const x = resolve(host, 'rmsNorm', 'inputs.x', inputs.x);
+    const weight = resolve(host, 'rmsNorm', 'inputs.weight', inputs.weight);
+    const out = resolve(host, 'rmsNorm', 'out', outHandle);
+    const { M, D, epsilon } = validateRmsNorm({ x, weight }, attrs, out);
+    requireNoOverlap('rmsNorm', out, 'inputs.x', x, true);
+    requireNoOverlap('rmsNorm', out, 'inputs.weight', weight, false);
+    host.kernels.rmsNorm(x.address, weight.address, out.address, M, D, epsilon);
+  },
+
+  layerNorm(host, inputs, attrs, outHandle) {
+    const x = resolve(host, 'layerNorm', 'inputs.x', inputs.x);
+    const weight = resolve(host, 'layerNorm', 'inputs.weight', inputs.weight);
+    const bias = optional(host, 'layerNorm', 'inputs.bias', inputs.bias);
+    const out = resolve(host, 'layerNorm', 'out', outHandle);
+    const { M, D, epsilon } = validateLayerNorm({ x, weight, bias }, attrs, out);
+    requireNoOverlap('layerNorm', out, 'inputs.x', x, true);
+    requireNoOverlap('layerNorm', out, 'inputs.weight', weight, false);
+    if (bias) requireNoOverlap('layerNorm', out, 'inputs.bias', bias, false);
+    host.kernels.layerNorm(x.address, weight.address, bias?.address ?? 0, out.address, M, D, epsilon);
+  },
+
+  softmax(host, inputs, _attrs, outHandle) {
+    const x = resolve(host, 'softmax', 'inputs.x', inputs.x);
+    const out = resolve(host, 'softmax', 'out', outHandle);
+    const { M, N } = validateSoftmax({ x }, out);
+    requireNoOverlap('softmax', out, 'inputs.x', x, true);
+    host.kernels.softmax(x.address, out.address, M, N);
+  },
+
+  applyRotary(host, inputs, attrs, outHandle) {
+    const x = resolve(host, 'applyRotary', 'inputs.x', inputs.x);
+    const cos = resolve(host, 'applyRotary', 'inputs.cos', inputs.cos);
+    const sin = resolve(host, 'applyRotary', 'inputs.sin', inputs.sin);
+    const out = resolve(host, 'applyRotary', 'out', outHandle);
+    const { rows, T, H, Dh, R, layout, positionOffset } = validateApplyRotary({ x, cos, sin }, attrs, out);
+    requireNoOverlap('applyRotary', out, 'inputs.x', x, true);
+    requireNoOverlap('applyRotary', out, 'inputs.cos', cos, false);
+    requireNoOverlap('applyRotary', out, 'inputs.sin', sin, false);
+    host.kernels.applyRotary(
+      x.address,
+      cos.address,
+      sin.address,
+      out.address,
+      rows,
+      T,
+      H,
+      Dh,
+      R,
+      layout === 'interleaved' ? 1 : 0,
+      positionOffset,
+    );
+  },
+
+  writeRows(host, inputs, attrs, outHandle) {
+    const src = resolve(host, 'writeRows', 'inputs.src', inputs.src);
+    const out = resolve(host, 'writeRows', 'out', outHandle);
+    const { R, N, rowOffset } = validateWriteRows({ src }, attrs, out);
+    requireNoOverlap('writeRows', out, 'inputs.src', src, false);
+    host.kernels.writeRows(src.address, out.address, R, N, rowOffset);
+  },
+
+  silu(host, inputs, _attrs, outHandle) {
+    const x = resolve(host, 'silu', 'inputs.x', inputs.x);
+    const out = resolve(host, 'silu', 'out', outHandle);
+    const size = validateSilu({ x }, out);
+    requireNoOverlap('silu', out, 'inputs.x', x, true);
+    host.kernels.silu(x.address, out.address, size);
+  },
+
+  gelu(host, inputs, attrs, outHandle) {
+    const x = resolve(host, 'gelu', 'inputs.x', inputs.x);
+    const out = resolve(host, 'gelu', 'out', outHandle);
+    const size = validateGelu({ x }, attrs, out);
+    requireNoOverlap('gelu', out, 'inputs.x', x, true);
+    host.kernels.gelu(x.address, out.address, size, attrs.approximate === 'tanh' ? 1 : 0);
+  },
+
+  add(host, inputs, _attrs, outHandle) {
+    const a = resolve(host, 'add', 'inputs.a', inputs.a);
+    const b = resolve(host, 'add', 'inputs.b', inputs.b);
+    const out = resolve(host, 'add', 'out', outHandle);
+    const { M, N, broadcast } = validateAdd({ a, b }, out);
+    requireNoOverlap('add', out, 'inputs.a', a, true);
+    requireNoOverlap('add', out, 'inputs.b', b, !broadcast);
+    host.kernels.add(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);
+  },
+
+  mul(host, inputs, _attrs, outHandle) {
+    const a = resolve(host, 'mul', 'inputs.a', inputs.a);
+    const b = resolve(host, 'mul', 'inputs.b', inputs.b);
+    const out = resolve(host, 'mul', 'out', outHandle);
+    const { M, N, broadcast } = validateMul({ a, b }, out);
+    requireNoOverlap('mul', out, 'inputs.a', a, true);
+    requireNoOverlap('mul', out, 'inputs.b', b, !broadcast);
+    host.kernels.mul(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);
+  },
+};

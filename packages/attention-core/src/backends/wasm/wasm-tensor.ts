@@ -1,0 +1,55 @@
+/**
+ * The WASM backend's tensor handle: a byte range of the backend's one `WebAssembly.Memory`.
+ */
+import type { Shape } from '@rotor/core';
+import { type MemoryRange, OwnedTensor, resolveOwned, type StoredDType } from '../shared/memory-checks.js';
+
+/** Name every WASM backend reports. */
+export const WASM_BACKEND_NAME = 'wasm';
+
+/** Element types the WASM backend stores (4 bytes each). */
+export type WasmDType = StoredDType;
+
+/**
+ * A tensor owned by one WASM backend instance. Views share their allocation's bytes and point at it,
+ * so disposing the allocation invalidates every view of it.
+ */
+export class WasmTensor extends OwnedTensor<WasmTensor> {
+  readonly backend = WASM_BACKEND_NAME;
+
+  constructor(
+    owner: object,
+    dtype: WasmDType,
+    shape: Shape,
+    /** Byte address of element 0 in the backend's memory. */
+    readonly address: number,
+    /** Bytes reserved for the allocation (views: their own element bytes). */
+    readonly capacity: number,
+    root?: WasmTensor,
+  ) {
+    super(owner, dtype, shape, root);
+  }
+
+  /** Index of element 0 in a 4-byte typed-array view of the memory. */
+  get index(): number {
+    return this.address / 4;
+  }
+
+  /** Its bytes of the owner's one memory. */
+  get range(): MemoryRange {
+    return { space: this.owner, start: this.address, end: this.address + this.size * 4 };
+  }
+
+  /** Marks the allocation released; returns false for a view (disposing one is a no-op). */
+  release(): boolean {
+    return this.markReleased();
+  }
+}
+
+/**
+ * The {@link WasmTensor} behind `handle`, checked to be a live tensor made by `owner`; look-alikes,
+ * other backends' handles and disposed tensors are rejected as the reference backend rejects them.
+ */
+export function resolveWasmTensor(where: string, what: string, handle: unknown, owner: object): WasmTensor {
+  return resolveOwned(where, what, handle, owner, WasmTensor, WASM_BACKEND_NAME);
+}

@@ -1,0 +1,52 @@
+/** What a WebGPU kernel entry point receives from its backend. */
+import type { KernelAttrs, KernelInputs, KernelName, TensorHandle } from '@rotor/core';
+import type { GpuEngine } from './engine.js';
+
+/**
+ * How the per-token kernels split their work, chosen per adapter kind. A GPU emulated on the CPU
+ * (SwiftShader, llvmpipe) runs a workgroup's invocations as fibers a few SIMD lanes wide and switches
+ * between all of them at every `workgroupBarrier`, so there barriers cost far more than the
+ * arithmetic of a decode step and the kernels avoid them; a real GPU wants several threads per row
+ * reading neighbouring memory.
+ */
+export interface GpuTuning {
+  /** `hardware` or `software`, as chosen. */
+  readonly kind: 'hardware' | 'software';
+  /** Threads sharing one output feature of the M = 1 matmul (a power of two dividing 64); 1 needs no barrier. */
+  readonly gemvThreadsPerRow: number;
+  /** Threads of a row kernel's workgroup (norms, softmax, attention per query and head); a power of two, at most 64. */
+  readonly rowThreads: number;
+}
+
+/** Tuning for real GPUs: 16 threads per output feature (4 features per 64-thread workgroup). */
+export const HARDWARE_TUNING: GpuTuning = Object.freeze({
+  kind: 'hardware',
+  gemvThreadsPerRow: 16,
+  rowThreads: 64,
+});
+
+/**
+ * Tuning for software adapters: one thread per output feature (no barrier), and row kernels of 4
+ * threads, SwiftShader's SIMD width (measured 3-5x faster than 64 for decode-sized rows).
+ */
+export const SOFTWARE_TUNING: GpuTuning = Object.freeze({
+  kind: 'software',
+  gemvThreadsPerRow: 1,
+  rowThreads: 4,
+});
+
+/** The backend state a kernel uses. */
+export interface GpuKernelContext {
+  /** The backend instance; tensors must have been created by it. */
+  readonly owner: object;
+  readonly engine: GpuEngine;
+  readonly tuning: GpuTuning;
+}
+
+/** A kernel entry point: validates, then encodes its work into the engine's pending batch. */
+export type GpuKernel<K extends KernelName> = (
+  context: GpuKernelContext,
+  inputs: KernelInputs<K>,
+  attrs: KernelAttrs<K>,
+  out: TensorHandle,
+) => void;

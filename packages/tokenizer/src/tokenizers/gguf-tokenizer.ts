@@ -1,0 +1,467 @@
+/**
+ * Tokenizers for the vocabularies llama.cpp stores in GGUF files (`tokenizer.ggml.*`):
+ * SentencePiece BPE (`llama`), byte-level BPE (`gpt2`) and WordPiece (`bert`), matching the
+ * Hugging Face `tokenizers` encodings llama.cpp tests against.
+ */
+import {
+  type DecodeOptions,
+  type EncodeOptions,
+  InvalidArgumentError,
+  mismatch,
+  type SpecialTokenIds,
+  type StreamDecoder,
+  type Tokenizer,
+} from '@rotor/core';
+import { ByteSink, decodeUtf8Lossy } from '../bytes.js';
+import { createByteStreamDecoder } from '../decoders/byte-stream-decoder.js';
+import type { RankBpeModel } from '../models/rank-bpe.js';
+import type { ScoreBpeModel } from '../models/score-bpe.js';
+import type { WordPieceModel } from '../models/word-piece.js';
+import { normalizeBert } from '../normalizers/bert-normalizer.js';
+import { splitBertWords } from '../pre-tokenizers/bert-pre-tokenizer.js';
+import { BYTE_TO_CHAR, byteLevelBytes } from '../pre-tokenizers/byte-level.js';
+import { applyRule, type SplitPreset } from '../pre-tokenizers/split-rules.js';
+import { toCodePoints, utf8Length, writeUtf8 } from '../unicode/code-points.js';
+
+/** GGUF token types (`tokenizer.ggml.token_type`), as llama.cpp numbers them. */
+export const GGUF_TOKEN_TYPE = {
+  normal: 1,
+  unknown: 2,
+  control: 3,
+  userDefined: 4,
+  unused: 5,
+  byte: 6,
+} as const;
+
+/** Special ids of a GGUF vocabulary: the core set plus BERT's separator, classifier and mask. */
+export interface GgufSpecialTokenIds extends SpecialTokenIds {
+  readonly separator?: number;
+  readonly classifier?: number;
+  readonly mask?: number;
+}
+
+/** The merge model and pre-tokenization of one vocabulary kind. */
+export type GgufTokenizerModel =
+  | { readonly kind: 'llama'; readonly model: ScoreBpeModel; readonly addSpacePrefix: boolean }
+  | {
+      readonly kind: 'gpt2';
+      readonly model: RankBpeModel;
+      readonly preset: SplitPreset;
+      readonly pre: string;
+    }
+  | {
+      readonly kind: 'bert';
+      readonly model: WordPieceModel;
+      readonly lowercase: boolean;
+      readonly stripAccents: boolean;
+    };
+
+/** Everything a {@link GgufTokenizer} needs, as the GGUF loader validated it. */
+export interface GgufTokenizerData {
+  readonly tokens: readonly string[];
+  readonly tokenTypes: Int32Array;
+  readonly tokenIds: ReadonlyMap<string, number>;
+  readonly specialTokens: GgufSpecialTokenIds;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** BERT: append the separator after the text. */
+  readonly addSep: boolean;
+  readonly model: GgufTokenizerModel;
+}
+
+/** A token id with the UTF-16 range `[start, end)` of the input text it came from. */
+export interface EncodingWithOffsets {
+  /** The ids, as `encode` returns them. */
+  readonly ids: number[];
+  /**
+   * Per id, `[start, end)` in UTF-16 code units of the input. Special tokens added by
+   * `addSpecialTokens` get an empty range at the start or end; a token holding only part of
+   * a character (byte fallback, byte-level pieces) spans the whole character; the dummy-prefix
+   * space of SentencePiece has an empty range at the start of its segment.
+   */
+  readonly offsets: [number, number][];
+}
+
+const SPACE = 0x20;
+/** Longer BERT words are never spelled out: WordPiece maps them to [UNK] anyway. */
+const MAX_SPELLED_WORD = 1000;
+const METASPACE = '\u2581';
+const EMPTY = new Uint8Array(0);
+const utf8Encoder = new TextEncoder();
+
+/**
+ * A tokenizer over a GGUF vocabulary. Create it with `loadGgufTokenizer`.
+ *
+ * - `llama`: the text gets a dummy-prefix space (`tokenizer.ggml.add_space_prefix`, default
+ *   true; also after every special token), spaces become `▁`, each character is a symbol (or
+ *   its UTF-8 bytes as `<0xNN>` tokens when it is not in the vocabulary), then score-BPE.
+ * - `gpt2`: the text is split by the pre-tokenizer of `tokenizer.ggml.pre`, each piece is
+ *   spelled in GPT-2's byte alphabet and merged by rank.
+ * - `bert`: BERT normalization (lowercase and accent stripping unless the vocabulary says
+ *   otherwise), whitespace/punctuation split, WordPiece.
+ *
+ * User-defined tokens are always matched in the text; control and unknown tokens only with
+ * `parseSpecialTokens`. Lone surrogates are replaced by U+FFFD before encoding.
+ */
+export class GgufTokenizer implements Tokenizer {
+  /** Number of tokens. */
+  readonly vocabSize: number;
+  /** Special ids from the metadata (or the model's defaults). */
+  readonly specialTokens: GgufSpecialTokenIds;
+  /** `tokenizer.ggml.model`: `llama`, `gpt2` or `bert`. */
+  readonly kind: 'llama' | 'gpt2' | 'bert';
+  private readonly data: GgufTokenizerData;
+  private readonly alwaysSpecial: RegExp | undefined;
+  private readonly parsedSpecial: RegExp | undefined;
+  private readonly pieceCache: (Uint8Array | undefined)[];
+  /** Id of each byte: `<0xNN>` for `llama`, the byte-alphabet character for `gpt2`; -1 when absent. */
+  private readonly byteIds = new Int32Array(256).fill(-1);
+  private readonly scratch = new Int32Array(4096);
+
+  constructor(data: GgufTokenizerData) {
+    this.data = data;
+    this.vocabSize = data.tokens.length;
+    this.specialTokens = data.specialTokens;
+    this.kind = data.model.kind;
+    this.pieceCache = new Array(this.vocabSize);
+    this.alwaysSpecial = specialPattern(data, [GGUF_TOKEN_TYPE.userDefined]);
+    this.parsedSpecial = specialPattern(data, [
+      GGUF_TOKEN_TYPE.userDefined,
+      GGUF_TOKEN_TYPE.control,
+      GGUF_TOKEN_TYPE.unknown,
+    ]);
+    for (let byte = 0; byte < 256; byte++) {
+      const name =
+        this.kind === 'gpt2'
+          ? String.fromCharCode(BYTE_TO_CHAR[byte])
+          : `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+      this.byteIds[byte] = data.tokenIds.get(name) ?? -1;
+    }
+  }
+
+  /** Encodes `text`; see the class description for the rules of each vocabulary kind. */
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.run(text, options, undefined);
+  }
+
+  /**
+   * Encodes `text` and reports, for every id, the UTF-16 range of `text` it stands for (for
+   * highlighting tokens). The ids are exactly those of {@link encode}.
+   */
+  encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
+    const offsets: [number, number][] = [];
+    const ids = this.run(text, options, offsets);
+    return { ids, offsets };
+  }
+
+  /**
+   * Decodes ids to text. Byte tokens become raw bytes, `▁` a space, byte-level characters
+   * their bytes; invalid UTF-8 becomes U+FFFD. For `llama` and `bert` one leading space of the
+   * result is dropped (the dummy prefix / word separator); `bert` also undoes the spaces
+   * before punctuation (`" ."` → `"."`), as Hugging Face's clean-up does. With
+   * `skipSpecialTokens`, control and unknown tokens are dropped.
+   */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    const sink = new ByteSink();
+    const piece = this.pieceReader(options.skipSpecialTokens === true);
+    for (let index = 0; index < ids.length; index++) {
+      const bytes = piece(ids[index], `ids[${index}]`);
+      sink.append(bytes, 0, bytes.length);
+    }
+    const text = decodeUtf8Lossy(sink.view());
+    return this.kind === 'bert' ? cleanUpSpaces(text) : text;
+  }
+
+  /** A streaming decoder with the rules of {@link decode} (without the BERT clean-up). */
+  createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
+    let piece = this.pieceReader(options.skipSpecialTokens === true);
+    const decoder = createByteStreamDecoder((id) => piece(id, 'StreamDecoder.push'));
+    return {
+      push: (id) => decoder.push(id),
+      flush: () => {
+        piece = this.pieceReader(options.skipSpecialTokens === true);
+        return decoder.flush();
+      },
+    };
+  }
+
+  /** The token string as stored in the vocabulary, or undefined when out of range. */
+  idToToken(id: number): string | undefined {
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.data.tokens[id] : undefined;
+  }
+
+  /** The id of a token string as stored in the vocabulary, or undefined. */
+  tokenToId(token: string): number | undefined {
+    return this.data.tokenIds.get(token);
+  }
+
+  /** The GGUF token type of `id` (see {@link GGUF_TOKEN_TYPE}), or undefined when out of range. */
+  tokenType(id: number): number | undefined {
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.data.tokenTypes[id] : undefined;
+  }
+
+  private run(text: string, options: EncodeOptions, offsets: [number, number][] | undefined): number[] {
+    if (typeof text !== 'string') {
+      throw new InvalidArgumentError(mismatch('text', 'GgufTokenizer.encode', 'a string', typeof text));
+    }
+    const { data } = this;
+    const special = options.addSpecialTokens === true;
+    const ids: number[] = [];
+    const { bos, eos, separator } = data.specialTokens;
+    if (special && data.addBos && bos !== undefined) {
+      ids.push(bos);
+      offsets?.push([0, 0]);
+    }
+    const pattern = options.parseSpecialTokens === true ? this.parsedSpecial : this.alwaysSpecial;
+    let start = 0;
+    let afterSpecial = true;
+    if (pattern !== undefined) {
+      pattern.lastIndex = 0;
+      for (const match of text.matchAll(pattern)) {
+        if (match.index > start) this.encodeText(text, start, match.index, afterSpecial, ids, offsets);
+        ids.push(data.tokenIds.get(match[0])!);
+        offsets?.push([match.index, match.index + match[0].length]);
+        start = match.index + match[0].length;
+        afterSpecial = true;
+      }
+    }
+    if (start < text.length) this.encodeText(text, start, text.length, afterSpecial, ids, offsets);
+    if (special && data.addEos && eos !== undefined) {
+      ids.push(eos);
+      offsets?.push([text.length, text.length]);
+    }
+    if (special && data.addSep && separator !== undefined) {
+      ids.push(separator);
+      offsets?.push([text.length, text.length]);
+    }
+    return ids;
+  }
+
+  private encodeText(
+    text: string,
+    start: number,
+    end: number,
+    afterSpecial: boolean,
+    ids: number[],
+    offsets: [number, number][] | undefined,
+  ): void {
+    const units: number[] | undefined = offsets === undefined ? undefined : [];
+    const cps = toCodePoints(text.slice(start, end), units);
+    const first = ids.length;
+    const model = this.data.model;
+    if (model.kind === 'bert') {
+      this.encodeBert(
+        cps,
+        model,
+        ids,
+        offsets === undefined ? undefined : (s, e) => offsets.push(unitRange(units!, start, s, e)),
+      );
+      return;
+    }
+    let prefixed = false;
+    if (model.kind === 'llama') {
+      prefixed = model.addSpacePrefix && afterSpecial;
+      this.encodeLlama(cps, prefixed, model.model, ids);
+    } else {
+      this.encodeGpt2(cps, model, ids);
+    }
+    if (offsets !== undefined) this.byteOffsets(cps, units!, start, prefixed, ids, first, offsets);
+  }
+
+  private encodeLlama(cps: Uint32Array, prefixed: boolean, model: ScoreBpeModel, ids: number[]): void {
+    const symbols: number[] = [];
+    const { tokenIds } = this.data;
+    if (prefixed) this.pushLlamaSymbol(METASPACE, SPACE, tokenIds, symbols);
+    for (const cp of cps) {
+      this.pushLlamaSymbol(cp === SPACE ? METASPACE : String.fromCodePoint(cp), cp, tokenIds, symbols);
+    }
+    for (const id of model.merge(symbols)) ids.push(id);
+  }
+
+  private pushLlamaSymbol(
+    char: string,
+    cp: number,
+    tokenIds: ReadonlyMap<string, number>,
+    symbols: number[],
+  ): void {
+    const id = tokenIds.get(char);
+    if (id !== undefined) {
+      symbols.push(id);
+      return;
+    }
+    const bytes = new Uint8Array(4);
+    const length = writeUtf8(cp, bytes, 0);
+    for (let i = 0; i < length; i++) {
+      const byteId = this.byteIds[bytes[i]];
+      symbols.push(byteId >= 0 ? byteId : (this.data.specialTokens.unknown ?? 0));
+    }
+  }
+
+  private encodeGpt2(
+    cps: Uint32Array,
+    model: Extract<GgufTokenizerModel, { kind: 'gpt2' }>,
+    ids: number[],
+  ): void {
+    let pieces: number[] = [0, cps.length];
+    for (const rule of model.preset.rules) pieces = applyRule(cps, pieces, rule);
+    const bytes = new Uint8Array(4);
+    for (let p = 0; p < pieces.length; p += 2) {
+      let byteCount = 0;
+      for (let i = pieces[p]; i < pieces[p + 1]; i++) byteCount += utf8Length(cps[i]);
+      const symbols = byteCount <= this.scratch.length ? this.scratch : new Int32Array(byteCount);
+      let count = 0;
+      let spelled = '';
+      for (let i = pieces[p]; i < pieces[p + 1]; i++) {
+        const length = writeUtf8(cps[i], bytes, 0);
+        for (let b = 0; b < length; b++) {
+          const id = this.byteIds[bytes[b]];
+          if (model.preset.ignoreMerges) spelled += String.fromCharCode(BYTE_TO_CHAR[bytes[b]]);
+          // A byte missing from the vocabulary is dropped, as llama.cpp does.
+          if (id >= 0) symbols[count++] = id;
+        }
+      }
+      if (model.preset.ignoreMerges) {
+        const whole = this.data.tokenIds.get(spelled);
+        if (whole !== undefined) {
+          ids.push(whole);
+          continue;
+        }
+      }
+      count = model.model.merge(symbols, count);
+      for (let i = 0; i < count; i++) ids.push(symbols[i]);
+    }
+  }
+
+  private encodeBert(
+    cps: Uint32Array,
+    model: Extract<GgufTokenizerModel, { kind: 'bert' }>,
+    ids: number[],
+    report: ((start: number, end: number) => void) | undefined,
+  ): void {
+    const normalized = normalizeBert(cps, model);
+    const words = splitBertWords(normalized.codePoints);
+    const ends: number[] | undefined = report === undefined ? undefined : [];
+    for (let w = 0; w < words.length; w += 2) {
+      const wordStart = words[w];
+      const wordEnd = words[w + 1];
+      // Words past WordPiece's length limit become [UNK] without being spelled out.
+      const word =
+        wordEnd - wordStart <= MAX_SPELLED_WORD
+          ? String.fromCodePoint(...normalized.codePoints.slice(wordStart, wordEnd))
+          : '';
+      const before = ids.length;
+      if (ends !== undefined) ends.length = 0;
+      model.model.encodeWord(word, wordEnd - wordStart, ids, ends);
+      if (report !== undefined && ends !== undefined) {
+        let from = wordStart;
+        for (let t = 0; t < ids.length - before; t++) {
+          const to = wordStart + ends[t];
+          report(normalized.sources[from], normalized.sources[to - 1] + 1);
+          from = to;
+        }
+      }
+    }
+  }
+
+  /** Offsets from the bytes each token spells (`llama`, `gpt2`): their concatenation is the segment. */
+  private byteOffsets(
+    cps: Uint32Array,
+    units: number[],
+    base: number,
+    prefixed: boolean,
+    ids: number[],
+    first: number,
+    offsets: [number, number][],
+  ): void {
+    // byteToCodePoint[b]: the code point holding byte b of the segment's UTF-8.
+    const byteToCodePoint: number[] = [];
+    for (let i = 0; i < cps.length; i++) for (let b = utf8Length(cps[i]); b > 0; b--) byteToCodePoint.push(i);
+    let position = prefixed ? -1 : 0;
+    for (let t = first; t < ids.length; t++) {
+      const length = this.rawPiece(ids[t]).length;
+      const from = Math.max(0, position);
+      const to = Math.min(byteToCodePoint.length, position + length);
+      if (to <= from) {
+        const at = units[from < byteToCodePoint.length ? byteToCodePoint[from] : cps.length] + base;
+        offsets.push([at, at]);
+      } else {
+        offsets.push([base + units[byteToCodePoint[from]], base + units[byteToCodePoint[to - 1] + 1]]);
+      }
+      position += length;
+    }
+  }
+
+  /** Returns `(id, where) => bytes` following the decode rules; stateful (leading space). */
+  private pieceReader(skipSpecial: boolean): (id: number, where: string) => Uint8Array {
+    let started = false;
+    const stripFirstSpace =
+      this.kind === 'bert' || (this.data.model.kind === 'llama' && this.data.model.addSpacePrefix);
+    return (id, where) => {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new InvalidArgumentError(
+          mismatch('token id', where, `an integer in 0..${this.vocabSize - 1}`, id),
+        );
+      }
+      const type = this.data.tokenTypes[id];
+      if (skipSpecial && (type === GGUF_TOKEN_TYPE.control || type === GGUF_TOKEN_TYPE.unknown)) return EMPTY;
+      let bytes = this.rawPiece(id);
+      if (!started && bytes.length > 0) {
+        started = true;
+        if (stripFirstSpace && bytes[0] === SPACE) bytes = bytes.subarray(1);
+      }
+      return bytes;
+    };
+  }
+
+  /** The bytes token `id` spells, cached per id (bounded by the vocabulary size). */
+  private rawPiece(id: number): Uint8Array {
+    const cached = this.pieceCache[id];
+    if (cached !== undefined) return cached;
+    const token = this.data.tokens[id];
+    const type = this.data.tokenTypes[id];
+    let bytes: Uint8Array | undefined;
+    if (this.kind === 'gpt2') {
+      if (type !== GGUF_TOKEN_TYPE.control && type !== GGUF_TOKEN_TYPE.userDefined)
+        bytes = byteLevelBytes(token);
+    } else if (type === GGUF_TOKEN_TYPE.byte) {
+      const value = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
+      if (value !== null) bytes = Uint8Array.of(Number.parseInt(value[1], 16));
+    } else if (this.kind === 'bert' && type === GGUF_TOKEN_TYPE.control) {
+      bytes = utf8Encoder.encode(` ${token}`);
+    }
+    bytes ??= utf8Encoder.encode(this.kind === 'gpt2' ? token : token.replaceAll(METASPACE, ' '));
+    this.pieceCache[id] = bytes;
+    return bytes;
+  }
+}
+
+/** `[start, end)` code point range of a segment → UTF-16 range of the whole text. */
+function unitRange(units: number[], base: number, start: number, end: number): [number, number] {
+  return [base + units[start], base + units[end]];
+}
+
+/** One regex matching any token of the given types, longest first. */
+function specialPattern(data: GgufTokenizerData, types: readonly number[]): RegExp | undefined {
+  const texts: string[] = [];
+  for (let id = 0; id < data.tokens.length; id++) {
+    if (types.includes(data.tokenTypes[id]) && data.tokens[id].length > 0) texts.push(data.tokens[id]);
+  }
+  if (texts.length === 0) return undefined;
+  texts.sort((a, b) => b.length - a.length);
+  return new RegExp(texts.map((text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gu');
+}
+
+/** Hugging Face's `clean_up_tokenization`. */
+function cleanUpSpaces(text: string): string {
+  return text
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}
