@@ -56,6 +56,7 @@ export default defineConfig({
       ),
       ...readdirSync(join(root, 'apps')).map((folder) => project(`@rotor/${folder}`, `apps/${folder}`)),
       project('repository', 'tests', { testTimeout: 300_000, hookTimeout: 300_000 }),
+      project('fuzz', 'tools/fuzz', { testTimeout: 3_600_000 }),
     ],
     testTimeout: 60_000,
     reporters: ['default', join(root, 'tools/testing/summary-reporter.ts')],
