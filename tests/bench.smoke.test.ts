@@ -38,6 +38,25 @@ describe('pnpm bench --quick', () => {
       expect(r.metric).not.toBe('validation');
     }
     expect(report.results.some((r: { ratio?: number }) => typeof r.ratio === 'number')).toBe(true);
+    type Result = { backend: string; metric: string; baselineName?: string };
+    const has = (test: (r: Result) => boolean) => report.results.some(test);
+    expect(
+      has((r) => r.baselineName === 'onnxruntime-web'),
+      'a ratio against onnxruntime-web',
+    ).toBe(true);
+    expect(
+      has((r) => r.backend === 'machine' && r.metric === 'bandwidth'),
+      'the bandwidth probe',
+    ).toBe(true);
+    expect(
+      has((r) => r.metric === 'fraction of bandwidth limit'),
+      'decode against the limit',
+    ).toBe(true);
+    for (const peer of ['tiktoken', 'gpt-tokenizer', 'js-tiktoken', 'rotor'])
+      expect(
+        has((r) => r.backend === peer && r.metric === 'encode'),
+        peer,
+      ).toBe(true);
     for (const file of ['report.md', 'results.json', 'kernels-throughput.svg', 'scaling-prefill.svg'])
       expect(existsSync(join(out, file)), file).toBe(true);
     expect(readFileSync(join(out, 'kernels-throughput.svg'), 'utf8')).toMatch(/^<svg/);

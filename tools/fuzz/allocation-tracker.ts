@@ -42,9 +42,9 @@ export function installAllocationTracker(): <T>(run: () => T) => {
   for (const name of CONSTRUCTORS) {
     const original = target[name];
     target[name] = new Proxy(original, {
-      construct(constructor, args, newTarget) {
+      construct(wrapped, args, newTarget) {
         largest = Math.max(largest, bytesOf(name, args));
-        return Reflect.construct(constructor, args, newTarget === target[name] ? constructor : newTarget);
+        return Reflect.construct(wrapped, args, newTarget === target[name] ? wrapped : newTarget);
       },
     });
   }

@@ -15,7 +15,13 @@ import {
   serializeHuggingFaceModel,
   serializeLlama2cCheckpoint,
 } from '@rotor/decoder-model';
-import { loadGgufTokenizer, loadLlama2cTokenizer, readGguf } from '@rotor/tokenizer';
+import {
+  loadGgufTokenizer,
+  loadLlama2cTokenizer,
+  loadTiktokenRanks,
+  loadTokenizerJson,
+  readGguf,
+} from '@rotor/tokenizer';
 import { fixturePath, haveFixtures } from '@rotor-internal/testing';
 import { buildGguf } from '../../packages/tokenizer/src/test-utils/gguf-file.js';
 import {
@@ -83,6 +89,61 @@ function tinyGgufVocabulary(): Uint8Array {
   ]);
 }
 
+/** GPT-2's byte-to-character map (`bytes_to_unicode`), so a small byte-level vocabulary is complete. */
+function byteLevelAlphabet(): string[] {
+  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
+}
+
+/** A small byte-level BPE `tokenizer.json` (GPT-2 style) with a few merges and a special token. */
+function tinyTokenizerJson(): Uint8Array {
+  const alphabet = byteLevelAlphabet();
+  const merges = ['Ġ t', 'h e', 'Ġt he', 'i n', 'a n', 'Ġ a'];
+  const vocab: Record<string, number> = {};
+  for (const piece of [...alphabet, ...merges.map((m) => m.replace(' ', ''))])
+    vocab[piece] ??= Object.keys(vocab).length;
+  const json = {
+    version: '1.0',
+    added_tokens: [
+      {
+        id: Object.keys(vocab).length,
+        content: '<|endoftext|>',
+        special: true,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+      },
+    ],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      vocab,
+      merges,
+    },
+  };
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+/** A small tiktoken rank file: every single byte, then a few merged pieces. */
+function tinyTiktokenRanks(): Uint8Array {
+  const pieces = [
+    ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b)),
+    ...[' t', 'he', ' the', 'in', ' a'].map((t) => new TextEncoder().encode(t)),
+  ];
+  const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+  return new TextEncoder().encode(pieces.map((bytes, rank) => `${base64(bytes)} ${rank}`).join('\n'));
+}
+
 const exercise = (tokenizer: { encode(text: string): number[]; decode(ids: number[]): string }) =>
   tokenizer.decode(tokenizer.encode('Hello wörld, 123 🦙!'));
 
@@ -122,6 +183,16 @@ export function fuzzFormats(): FuzzFormat[] {
         ...fixture('tokenizers/llama-cpp/ggml-vocab-bert-bge.gguf', 1),
       ],
       parse: (bytes) => exercise(loadGgufTokenizer(readGguf(bytes))),
+    },
+    {
+      name: 'tokenizer.json',
+      seeds: [{ name: 'tiny byte-level BPE', bytes: tinyTokenizerJson(), weight: 1 }],
+      parse: (bytes) => exercise(loadTokenizerJson(bytes)),
+    },
+    {
+      name: 'tiktoken rank file',
+      seeds: [{ name: 'tiny ranks', bytes: tinyTiktokenRanks(), weight: 1 }],
+      parse: (bytes) => exercise(loadTiktokenRanks(bytes, { pattern: 'gpt2' })),
     },
     {
       name: 'safetensors + config.json',

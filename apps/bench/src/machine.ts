@@ -1,14 +1,14 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { createDefaultBackendRegistry } from '@rotor/attention-core';
 import type { MachineInfo } from './results.js';
 
-/** Describes this machine and every backend the default registry knows. */
-export async function machineInfo(): Promise<MachineInfo> {
+/** Describes this machine and every backend the default registry knows, created with `threads`. */
+export async function machineInfo(threads: number): Promise<MachineInfo> {
   const registry = createDefaultBackendRegistry();
   const backends: MachineInfo['backends'] = [];
   for (const name of registry.names) {
     try {
-      const selection = await registry.select(name);
+      const selection = await registry.select(name, { threads });
       backends.push({ name, available: true, detail: selection.backend.description });
       selection.backend.destroy();
     } catch (error) {
@@ -26,6 +26,8 @@ export async function machineInfo(): Promise<MachineInfo> {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     platform: `${process.platform} ${process.arch}`,
     node: process.version,
+    threads,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     backends,
   };
 }

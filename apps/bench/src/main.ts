@@ -3,6 +3,7 @@
  * progress bar, and writes a JSON file, a Markdown report and SVG charts.
  */
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDefaultBackendRegistry } from '@rotor/attention-core';
@@ -34,13 +35,16 @@ const options = new Command('rotor-bench')
   .parse()
   .opts<{ quick?: boolean; filter?: string; json?: string; out: string }>();
 
+/** One thread per core (at most 4), for the WASM backend and every peer alike. */
+const threads = Math.max(1, Math.min(4, availableParallelism()));
+
 async function availableBackends(): Promise<Backend[]> {
   const registry = createDefaultBackendRegistry();
   const names = ['reference', ...registry.names.filter((n) => n !== 'reference')];
   const backends: Backend[] = [];
   for (const name of names) {
     try {
-      backends.push((await registry.select(name)).backend);
+      backends.push((await registry.select(name, { threads })).backend);
     } catch {
       // Unavailable backends are listed in the machine section of the report.
     }
@@ -53,6 +57,7 @@ const results: BenchResult[] = [];
 const context: SuiteContext = {
   quick: options.quick ?? false,
   backends: await availableBackends(),
+  threads,
   fixtures: process.env.ROTOR_FIXTURES
     ? resolve(process.env.ROTOR_FIXTURES)
     : resolve(repositoryRoot, '../shared/fixtures'),
@@ -62,7 +67,7 @@ const tasks = SUITES.flatMap((suite) =>
   suite.tasks(context).map((task) => ({ id: `${suite.name}/${task.name}`, task })),
 ).filter(({ id }) => !filter || filter.test(id));
 const report: BenchReport = {
-  machine: await machineInfo(),
+  machine: await machineInfo(threads),
   started: new Date().toISOString(),
   options: { quick: context.quick, filter: options.filter },
   results,

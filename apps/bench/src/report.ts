@@ -1,5 +1,6 @@
 /** The Markdown report and charts of a run, written into one folder. */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { barChart, lineChart } from './charts.js';
 import type { BenchReport, BenchResult } from './results.js';
@@ -30,6 +31,11 @@ export async function writeReport(report: BenchReport, directory: string): Promi
     charts.push([
       'kernels-throughput.svg',
       barChart('Kernels (GFLOP/s)', of('kernels', 'throughput'), 'GFLOP/s'),
+    ]);
+  if (of('tokenizer', 'encode').length)
+    charts.push([
+      'tokenizer-encode.svg',
+      barChart('Tokenizer encode (MB/s)', of('tokenizer', 'encode'), 'MB/s'),
     ]);
   if (of('end-to-end', 'decode').length)
     charts.push([
@@ -74,7 +80,9 @@ export async function writeReport(report: BenchReport, directory: string): Promi
     '',
     `Run ${report.started}${report.options.quick ? ' (quick)' : ''}${report.options.filter ? `, filter \`${report.options.filter}\`` : ''}.`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}; the WASM backend, onnxruntime-web and the probes ran on ${machine.threads} thread${machine.threads > 1 ? 's' : ''}. Load average (1, 5, 15 min) at the start: ${machine.loadAverage.join(', ')}; at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')} (the machine is shared, so expect ±20% between runs).`,
     '',
     'Backends:',
     ...machine.backends.map((b) => `- ${b.name}: ${b.available ? b.detail : `unavailable (${b.detail})`}`),

@@ -7,6 +7,10 @@ export interface MachineInfo {
   memoryGiB: number;
   platform: string;
   node: string;
+  /** Threads the WASM backend, onnxruntime-web and the probes ran on. */
+  threads: number;
+  /** 1, 5 and 15 minute load averages when the run started (the machine may be shared). */
+  loadAverage: number[];
   /** Backends probed, with their description or why they are unavailable. */
   backends: { name: string; available: boolean; detail: string }[];
 }

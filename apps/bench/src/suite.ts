@@ -7,6 +7,8 @@ export interface SuiteContext {
   quick: boolean;
   /** Every available backend, the reference first (it is the oracle and the baseline). */
   backends: Backend[];
+  /** Threads the WASM backend runs on; onnxruntime-web and the probes get as many. */
+  threads: number;
   /** The fixtures directory (may not exist). */
   fixtures: string;
   record(result: BenchResult): void;

@@ -7,6 +7,14 @@ export {
   REFERENCE_CAPABILITIES,
   referenceBackend,
 } from './backends/reference/reference-backend.js';
+export {
+  dequantizeBlocks,
+  floatToHalf,
+  halfToFloat,
+  QUANTIZED_DTYPES,
+  type QuantizedDType,
+  quantizeBlocks,
+} from './backends/shared/quantized.js';
 export type { WasmWorker, WasmWorkerFactory } from './backends/wasm/thread-pool.js';
 export { createWasmBackend, type WasmBackendOptions, wasmBackend } from './backends/wasm/wasm-backend.js';
 export {

@@ -5,6 +5,7 @@ export {
   renderChatTemplate,
 } from './chat-template.js';
 export { kvDim, MAX_DIMENSION, queryDim, validateModelConfig } from './config.js';
+export { type GgufWriteOptions, serializeGguf } from './export/gguf.js';
 export { exportOnnx, type OnnxExportForm, type OnnxExportOptions } from './export/onnx.js';
 export {
   type FetchModelOptions,
@@ -77,4 +78,11 @@ export {
   validateSampling,
   XorShiftRandom,
 } from './sampling.js';
-export { type ModelWeights, optionalTensor, requireTensor, weightNames } from './weights.js';
+export {
+  type ModelWeights,
+  optionalTensor,
+  type QuantizedWeightType,
+  requireMatrix,
+  requireTensor,
+  weightNames,
+} from './weights.js';

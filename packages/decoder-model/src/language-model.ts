@@ -17,7 +17,7 @@ import { parseGgufWeights } from './loaders/gguf.js';
 import { parseLlama2cCheckpoint } from './loaders/llama2c.js';
 import { looksLikeOnnx, parseOnnxWeights } from './loaders/onnx.js';
 import { DecoderModel } from './model.js';
-import type { ModelWeights } from './weights.js';
+import type { ModelWeights, QuantizedWeightType } from './weights.js';
 
 /** Options of {@link createLanguageModel}. */
 export interface LanguageModelOptions {
@@ -31,6 +31,11 @@ export interface LanguageModelOptions {
   maxSequenceLength?: number;
   /** The model's Jinja chat template, for {@link LanguageModel.createConversation} and `chat`. */
   chatTemplate?: string;
+  /**
+   * Quantise f32 weight matrices to this GGUF block type at upload, where the backend declares it
+   * (see `DecoderModelOptions.quantize`). Matrices kept quantized from a GGUF file stay as they are.
+   */
+  quantize?: QuantizedWeightType;
 }
 
 /** A ready-to-use model: numeric core, tokenizer and generator. */
@@ -54,12 +59,12 @@ export interface LanguageModel {
  */
 export function parseModelWeights(
   bytes: Uint8Array | ArrayBuffer,
-  options: { source?: string } = {},
+  options: { source?: string; keepQuantized?: boolean } = {},
 ): ModelWeights {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const source = options.source ?? 'model';
   if (view.byteLength >= 4 && String.fromCharCode(view[0], view[1], view[2], view[3]) === 'GGUF') {
-    return parseGgufWeights(view, { source });
+    return parseGgufWeights(view, { source, keepQuantized: options.keepQuantized });
   }
   if (view.byteLength === 0) throw new FormatError(`${source}: empty file`);
   if (looksLikeOnnx(view)) return parseOnnxWeights(view, { source });
@@ -95,6 +100,7 @@ export async function createLanguageModel(
       backend,
       positionalEncoding,
       maxSequenceLength: options.maxSequenceLength,
+      quantize: options.quantize,
     });
     const generator = new TextGenerator(model, tokenizer);
     const { chatTemplate } = options;

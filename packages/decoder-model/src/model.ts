@@ -15,23 +15,38 @@
  * Legend: T tokens in this call, p position of the first of them, S cache capacity, D model
  * width, H / Hkv query / key-value heads, Dh head width, F feed-forward width, V vocabulary.
  *
+ * Weight matrices may be block-quantized (q8_0/q4_0) on a backend that declares the dtype: kept
+ * from the checkpoint (`ModelWeights.quantized`) or quantised at upload (`quantize`); otherwise they
+ * are f32. The token embedding stays f32 for row lookups; a tied classifier then gets its own
+ * quantized copy, since it is the largest matmul of small models.
+ *
  * Config (hyper-parameters), weights (backend tensors, uploaded once) and scratch buffers
  * (activations, KV cache; allocated once) are kept apart. A decode step (T = 1) allocates no
  * tensors: it runs over views made at construction.
  */
+import { dequantizeBlocks, quantizeBlocks } from '@rotor/attention-core';
 import {
   type Backend,
   ContextOverflowError,
+  type HostTensor,
   InvalidArgumentError,
   type ModelConfig,
   type PositionalEncoding,
+  QUANT_BLOCK_SIZE,
   type RotaryLayout,
   type ScoreBiasDescriptor,
   type TensorHandle,
   UnsupportedError,
 } from '@rotor/core';
 import { kvDim, queryDim, validateModelConfig } from './config.js';
-import { type ModelWeights, weightNames as names, optionalTensor, requireTensor } from './weights.js';
+import {
+  type ModelWeights,
+  weightNames as names,
+  optionalTensor,
+  type QuantizedWeightType,
+  requireMatrix,
+  requireTensor,
+} from './weights.js';
 
 /** Options of {@link DecoderModel.create}. */
 export interface DecoderModelOptions {
@@ -43,6 +58,12 @@ export interface DecoderModelOptions {
   maxSequenceLength?: number;
   /** Most rows processed by one prefill pass; longer prompts are prefilled in chunks. Default 256. */
   maxPrefillRows?: number;
+  /**
+   * Quantises f32 weight matrices (attention, feed-forward, classifier) to this GGUF block type at
+   * upload, when the backend declares it and the matrix's input width is a multiple of 32; other
+   * matrices stay f32. Matrices the weights already hold quantized are kept as they are.
+   */
+  quantize?: QuantizedWeightType;
 }
 
 interface LayerWeights {
@@ -132,6 +153,12 @@ export class DecoderModel {
 
     const upload = (name: string, shape: number[]) =>
       this.own(backend.upload(requireTensor(weights, name, shape).data, shape));
+    const quantize = options.quantize;
+    if (quantize !== undefined && quantize !== 'q8_0' && quantize !== 'q4_0') {
+      throw new InvalidArgumentError(`model: quantize: expected "q8_0" or "q4_0", found ${String(quantize)}`);
+    }
+    const uploadMatrix = (name: string, shape: number[]) =>
+      this.own(uploadWeightMatrix(backend, requireMatrix(weights, name, shape), quantize));
     const uploadOptional = (name: string, shape: number[]) => {
       const tensor = optionalTensor(weights, name, shape);
       return tensor && this.own(backend.upload(tensor.data, shape));
@@ -141,27 +168,41 @@ export class DecoderModel {
     this.finalNorm =
       config.normPlacement === 'pre' ? upload(names.finalNorm, [D]) : uploadOptional(names.finalNorm, [D]);
     this.finalNormBias = this.finalNorm && normBias(names.finalNormBias);
-    this.classifier = config.tiedEmbeddings ? this.tokenEmbedding : upload(names.classifier, [V, D]);
+    // A tied classifier shares the f32 embedding unless it can be stored quantized (its own copy).
+    const declared = (dtype: string | undefined) =>
+      dtype !== undefined && (backend.capabilities.dtypes as readonly string[]).includes(dtype);
+    const keptClassifier = weights.quantized?.get(names.classifier);
+    const tiedSource =
+      keptClassifier && declared(keptClassifier.dtype)
+        ? keptClassifier
+        : declared(quantize) && D % QUANT_BLOCK_SIZE === 0
+          ? requireTensor(weights, names.tokenEmbedding, [V, D])
+          : undefined;
+    this.classifier = !config.tiedEmbeddings
+      ? uploadMatrix(names.classifier, [V, D])
+      : tiedSource
+        ? this.own(uploadWeightMatrix(backend, tiedSource, quantize))
+        : this.tokenEmbedding;
     this.layers = [];
     for (let l = 0; l < numLayers; l++) {
       this.layers.push({
         attentionNorm: upload(names.attentionNorm(l), [D]),
         attentionNormBias: normBias(names.attentionNormBias(l)),
-        wq: upload(names.wq(l), [Q, D]),
+        wq: uploadMatrix(names.wq(l), [Q, D]),
         wqBias: uploadOptional(names.wqBias(l), [Q]),
-        wk: upload(names.wk(l), [KV, D]),
+        wk: uploadMatrix(names.wk(l), [KV, D]),
         wkBias: uploadOptional(names.wkBias(l), [KV]),
-        wv: upload(names.wv(l), [KV, D]),
+        wv: uploadMatrix(names.wv(l), [KV, D]),
         wvBias: uploadOptional(names.wvBias(l), [KV]),
-        wo: upload(names.wo(l), [D, Q]),
+        wo: uploadMatrix(names.wo(l), [D, Q]),
         woBias: uploadOptional(names.woBias(l), [D]),
         ffnNorm: upload(names.ffnNorm(l), [D]),
         ffnNormBias: normBias(names.ffnNormBias(l)),
-        w1: upload(names.w1(l), [F, D]),
+        w1: uploadMatrix(names.w1(l), [F, D]),
         w1Bias: uploadOptional(names.w1Bias(l), [F]),
-        w2: upload(names.w2(l), [D, F]),
+        w2: uploadMatrix(names.w2(l), [D, F]),
         w2Bias: uploadOptional(names.w2Bias(l), [D]),
-        w3: swiglu ? upload(names.w3(l), [F, D]) : undefined,
+        w3: swiglu ? uploadMatrix(names.w3(l), [F, D]) : undefined,
         keyCache: this.own(backend.allocate([1, capacity, KV])),
         valueCache: this.own(backend.allocate([1, capacity, KV])),
       });
@@ -403,6 +444,30 @@ export class DecoderModel {
   private checkUsable(): void {
     if (this.disposed) throw new InvalidArgumentError('model: used after dispose()');
   }
+}
+
+/**
+ * Uploads a weight matrix `[N, K]`: quantized bytes as they are when the backend declares their
+ * dtype (dequantised otherwise); f32 data quantised to `quantize` when requested, declared by the
+ * backend and `K % 32 === 0`, else as f32.
+ */
+function uploadWeightMatrix(
+  backend: Backend,
+  tensor: HostTensor<'f32' | QuantizedWeightType>,
+  quantize: QuantizedWeightType | undefined,
+): TensorHandle {
+  const { shape } = tensor;
+  const dtypes = backend.capabilities.dtypes;
+  if (tensor.dtype !== 'f32') {
+    const bytes = tensor.data as Uint8Array;
+    if (dtypes.includes(tensor.dtype)) return backend.upload(bytes, shape, tensor.dtype);
+    return backend.upload(dequantizeBlocks(bytes, tensor.dtype, shape[0] * shape[1]), shape);
+  }
+  const data = tensor.data as Float32Array;
+  if (quantize !== undefined && dtypes.includes(quantize) && shape[1] % QUANT_BLOCK_SIZE === 0) {
+    return backend.upload(quantizeBlocks(data, quantize), shape, quantize);
+  }
+  return backend.upload(data, shape);
 }
 
 /** Rejects block options this model does not implement (configs may come from JSON). */

@@ -1,10 +1,21 @@
+import { dequantizeBlocks } from '@rotor/attention-core';
 import { type HostTensor, InvalidArgumentError, type ModelConfig, ShapeError, shapeSize } from '@rotor/core';
+
+/** The block-quantized weight types (GGUF Q8_0 and Q4_0 layouts, 32 values per block). */
+export type QuantizedWeightType = 'q8_0' | 'q4_0';
 
 /** A model's weights in host memory, by canonical name, with the configuration they belong to. */
 export interface ModelWeights {
   readonly config: ModelConfig;
   /** Tensors by canonical name (see {@link weightNames}). */
   readonly tensors: ReadonlyMap<string, HostTensor<'f32'>>;
+  /**
+   * Matrices kept block-quantized (GGUF bytes), by canonical name; a name here is absent from
+   * `tensors` except `classifier` of a tied model, which is then the quantized form of the token
+   * embedding (the embedding itself stays f32 for row lookups). {@link requireTensor} dequantises
+   * on demand, so code reading f32 weights (exporters, serializers) works unchanged.
+   */
+  readonly quantized?: ReadonlyMap<string, HostTensor<QuantizedWeightType>>;
 }
 
 /**
@@ -72,9 +83,36 @@ export function requireTensor(
   name: string,
   shape: readonly number[],
 ): HostTensor<'f32'> {
-  const tensor = weights.tensors.get(name);
+  const tensor = weights.tensors.get(name) ?? dequantized(weights, name);
   if (!tensor) throw new InvalidArgumentError(`model weights: tensor "${name}" is missing`);
   return checkShape(name, tensor, shape);
+}
+
+/**
+ * The named matrix as stored: block-quantized when `weights.quantized` holds it (its shape checked),
+ * else the f32 tensor. For tied models `classifier` resolves to the quantized embedding when present.
+ */
+export function requireMatrix(
+  weights: ModelWeights,
+  name: string,
+  shape: readonly number[],
+): HostTensor<'f32' | QuantizedWeightType> {
+  const quantized = weights.quantized?.get(name);
+  if (!quantized) return requireTensor(weights, name, shape);
+  const same = quantized.shape.length === shape.length && quantized.shape.every((d, i) => d === shape[i]);
+  if (!same) {
+    throw new ShapeError(
+      `model weights: tensor "${name}": expected shape [${shape.join(', ')}], found [${quantized.shape.join(', ')}]`,
+    );
+  }
+  return quantized;
+}
+
+function dequantized(weights: ModelWeights, name: string): HostTensor<'f32'> | undefined {
+  const quantized = weights.quantized?.get(name);
+  if (!quantized) return undefined;
+  const data = dequantizeBlocks(quantized.data, quantized.dtype, shapeSize(quantized.shape));
+  return { dtype: 'f32', shape: quantized.shape, data };
 }
 
 /** Returns the named tensor after checking its shape, or undefined when the weights lack it. */
@@ -83,7 +121,7 @@ export function optionalTensor(
   name: string,
   shape: readonly number[],
 ): HostTensor<'f32'> | undefined {
-  const tensor = weights.tensors.get(name);
+  const tensor = weights.tensors.get(name) ?? dequantized(weights, name);
   return tensor && checkShape(name, tensor, shape);
 }
 

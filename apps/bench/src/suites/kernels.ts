@@ -4,6 +4,7 @@
  */
 import type { Backend, KernelAttrs, KernelInputs, KernelName, TensorHandle } from '@rotor/core';
 import { measure, ValidationError, validateClose } from '../harness.js';
+import { machineLimits } from '../limits.js';
 import { type BenchTask, compared, type Suite, type SuiteContext } from '../suite.js';
 
 /** Deterministic pseudo-random values in [-1, 1). */
@@ -162,6 +163,7 @@ export const kernelsSuite: Suite = {
     const gemms = quick ? [64, 128] : [64, 256, 512];
     const attention = quick ? [256] : [256, 1024];
     return [
+      { name: 'machine limits', run: async (context: SuiteContext) => void (await machineLimits(context)) },
       ...matvecs.map(([n, k]) => kernelTask(matmulCase(1, n, k))),
       ...gemms.map((size) => kernelTask(matmulCase(size, size, size))),
       ...attention.map((length) => kernelTask(decodeAttentionCase(12, 64, length))),

@@ -2,12 +2,185 @@
  * Tokenizer throughput on text that never repeats (so no cache can memorise it): encode and
  * decode MB/s of UTF-8 and the time to load the vocabulary.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { loadLlama2cTokenizer } from '@rotor/tokenizer';
 import { measure } from '../harness.js';
-import type { Suite, SuiteContext } from '../suite.js';
+import type { BenchResult } from '../results.js';
+import type { BenchTask, Suite, SuiteContext } from '../suite.js';
+import { type Corpus, code, multilingual, prose } from '../tokenizers/corpora.js';
+import { GPT2_GGUF, PEERS, type PeerTokenizer } from '../tokenizers/peers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repositoryRoot = resolve(here, '../../..');
+const utf8 = new TextEncoder();
+
+/** Index of the first difference between two id sequences, or -1. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const length = Math.max(a.length, b.length);
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+/** Adds ratios against the fastest peer (any tokenizer but ours) of each metric. */
+function againstFastestPeer(results: BenchResult[]): BenchResult[] {
+  return results.map((r) => {
+    const peers = results.filter((p) => p.metric === r.metric && p.backend !== 'rotor');
+    const fastest = peers.reduce<BenchResult | undefined>(
+      (best, p) => (best && best.value >= p.value ? best : p),
+      undefined,
+    );
+    return fastest
+      ? { ...r, baseline: fastest.value, baselineName: fastest.backend, ratio: r.value / fastest.value }
+      : r;
+  });
+}
+
+/** Encode and decode MB/s of every GPT-2 tokenizer on one corpus, each validated against tiktoken first. */
+function gpt2Task(corpus: Corpus): BenchTask {
+  return {
+    name: `GPT-2 ${corpus.name}`,
+    async run(context: SuiteContext) {
+      const name = `GPT-2, ${corpus.name}`;
+      if (!existsSync(join(context.fixtures, GPT2_GGUF))) {
+        context.record({
+          suite: 'tokenizer',
+          name,
+          backend: 'rotor',
+          metric: 'skipped',
+          value: 0,
+          unit: '',
+          note: `${GPT2_GGUF} is missing`,
+        });
+        return;
+      }
+      const size = context.quick ? 100_000 : 200_000;
+      const runs = context.quick ? 3 : 4;
+      // Slice 0 validates (and warms up); slices 1..runs are timed, each encoded once per tokenizer.
+      const texts = Array.from({ length: runs + 1 }, (_, i) => corpus.slice(i, size));
+      const megabytes = texts.map((t) => utf8.encode(t).length / 1e6);
+      let oracle: ArrayLike<number>[] | undefined;
+      const results: BenchResult[] = [];
+      for (const peer of PEERS) {
+        let tokenizer: PeerTokenizer;
+        try {
+          tokenizer = await peer.load(context.fixtures);
+        } catch (error) {
+          context.record({
+            suite: 'tokenizer',
+            name,
+            backend: peer.name,
+            metric: 'skipped',
+            value: 0,
+            unit: '',
+            note: `does not load here: ${error instanceof Error ? error.message : String(error)}`,
+          });
+          continue;
+        }
+        const ids: ArrayLike<number>[] = [tokenizer.encode(texts[0])];
+        const encodeTimes: number[] = [];
+        for (let i = 1; i <= runs; i++) {
+          const start = performance.now();
+          ids.push(tokenizer.encode(texts[i]));
+          encodeTimes.push((performance.now() - start) / 1000 / megabytes[i]);
+        }
+        const decodeTimes: number[] = [];
+        let roundTrip = true;
+        for (let i = 1; i <= runs; i++) {
+          const start = performance.now();
+          const text = tokenizer.decode(ids[i]);
+          decodeTimes.push((performance.now() - start) / 1000 / megabytes[i]);
+          roundTrip &&= text === texts[i];
+        }
+        oracle ??= ids;
+        const disagreements = ids
+          .map((sequence, i) => ({ i, at: firstDifference(sequence, oracle![i]) }))
+          .filter(({ at }) => at >= 0);
+        const notes = [
+          disagreements.length
+            ? `DISAGREES with tiktoken (slice ${disagreements[0].i}, id ${disagreements[0].at} of ${oracle[disagreements[0].i].length})${disagreements[0].i === 0 ? ' before timing' : ''}`
+            : peer.name === 'tiktoken'
+              ? 'oracle'
+              : 'ids equal tiktoken’s',
+          roundTrip ? '' : 'decode does not round-trip',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+        const base = { suite: 'tokenizer', name, backend: peer.name, unit: 'MB/s', runs, note: notes };
+        results.push({ ...base, metric: 'encode', value: 1 / median(encodeTimes) });
+        results.push({ ...base, metric: 'decode', value: 1 / median(decodeTimes) });
+      }
+      for (const result of againstFastestPeer(results)) context.record(result);
+    },
+  };
+}
+
+/** Vocabulary load time and memory, each tokenizer in a fresh Node process. */
+const loadTask: BenchTask = {
+  name: 'GPT-2 load',
+  async run(context: SuiteContext) {
+    const probe = (peer: string) => {
+      const child = spawnSync(
+        process.execPath,
+        ['--expose-gc', join(here, 'load-probe.js'), peer, context.fixtures],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      if (child.status !== 0) throw new Error(child.stderr || `load probe of ${peer} failed`);
+      return JSON.parse(child.stdout) as { loadMs: number; retainedMiB: number; maxRssMiB: number };
+    };
+    const bare = probe('none');
+    const results: BenchResult[] = [];
+    for (const peer of PEERS) {
+      let measured: ReturnType<typeof probe>;
+      try {
+        measured = probe(peer.name);
+      } catch (error) {
+        context.record({
+          suite: 'tokenizer',
+          name: 'GPT-2 vocabulary',
+          backend: peer.name,
+          metric: 'skipped',
+          value: 0,
+          unit: '',
+          note: String(error).slice(0, 200),
+        });
+        continue;
+      }
+      const base = { suite: 'tokenizer', name: 'GPT-2 vocabulary', backend: peer.name };
+      results.push({
+        ...base,
+        metric: 'load',
+        value: measured.loadMs,
+        unit: 'ms',
+        note: 'fresh process: import, load, first encode',
+      });
+      results.push({
+        ...base,
+        metric: 'memory',
+        value: Math.max(0, measured.retainedMiB - bare.retainedMiB),
+        unit: 'MiB',
+        note: `heap + external + WASM kept after GC, above a bare process; peak RSS ${measured.maxRssMiB.toFixed(0)} MiB (bare ${bare.maxRssMiB.toFixed(0)} MiB)`,
+      });
+    }
+    for (const r of results) {
+      // Lower is better here, so the ratio is ours over the best peer's.
+      const peers = results.filter((p) => p.metric === r.metric && p.backend !== 'rotor');
+      const best = peers.reduce((a, b) => (a.value <= b.value ? a : b));
+      context.record(
+        best.value > 0
+          ? { ...r, baseline: best.value, baselineName: best.backend, ratio: r.value / best.value }
+          : r,
+      );
+    }
+  },
+};
 
 const WORDS =
   'the a little girl boy dog cat ball tree park sun day happy sad big small red blue went saw played wanted said mom dad friend house garden bird fish cake toy car jumped ran looked found was were had her his they she he it and but so then because very too with to in on at of'.split(
@@ -38,6 +211,10 @@ export const tokenizerSuite: Suite = {
   tasks({ fixtures }) {
     const path = join(fixtures, 'stories260K/tok512.bin');
     return [
+      gpt2Task(prose),
+      gpt2Task(code(repositoryRoot)),
+      gpt2Task(multilingual),
+      loadTask,
       {
         name: 'llama2.c tok512',
         async run(context: SuiteContext) {

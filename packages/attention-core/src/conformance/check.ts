@@ -12,14 +12,16 @@ export class ConformanceFailure extends Error {
 
 /**
  * Throws a {@link ConformanceFailure} unless every `actual[e]` is within
- * `tolerance * max(1, |expected[e]|)` of `expected[e]` (the `f32Tolerance` convention). NaN never
- * matches; infinities must be equal. The message names the worst element and how many failed.
+ * `tolerance * max(1, |expected[e]|)` (plus `errorBound[e]` when given) of `expected[e]` (the
+ * `f32Tolerance` convention). NaN never matches; infinities must be equal. The message names the
+ * worst element and how many failed.
  */
 export function compareOutputs(
   label: string,
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
   tolerance: number,
+  errorBound?: ArrayLike<number>,
 ): void {
   if (actual.length !== expected.length) {
     throw new ConformanceFailure(
@@ -33,7 +35,7 @@ export function compareOutputs(
     const want = expected[e];
     const got = actual[e];
     if (got === want) continue;
-    const allowed = tolerance * Math.max(1, Math.abs(want));
+    const allowed = tolerance * Math.max(1, Math.abs(want)) + (errorBound?.[e] ?? 0);
     const error = Math.abs(got - want);
     if (error <= allowed) continue;
     failures++;
@@ -45,7 +47,7 @@ export function compareOutputs(
   }
   if (failures > 0) {
     throw new ConformanceFailure(
-      `${label}: ${failures} of ${expected.length} elements differ beyond tolerance ${tolerance} (relative to max(1, |expected|)); ` +
+      `${label}: ${failures} of ${expected.length} elements differ beyond tolerance ${tolerance} (relative to max(1, |expected|))${errorBound ? ' plus the per-element error bound' : ''}; ` +
         `worst at element ${worst}: expected ${expected[worst]}, found ${actual[worst]}`,
     );
   }

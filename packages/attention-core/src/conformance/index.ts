@@ -19,6 +19,7 @@
 export type { BackendCheck } from './backend-checks.js';
 export { backendChecks } from './backend-checks.js';
 export { conformanceCases } from './cases/index.js';
+export { quantizedMatmulBound } from './cases/quantized-matmul.js';
 export { ConformanceFailure, compareOutputs, missingCapability } from './check.js';
 export {
   type CaseRunOptions,

@@ -79,13 +79,20 @@ async function checkKernelCase(
       actual,
       testCase.expected,
       Math.max(testCase.tolerance ?? HAND_TOLERANCE, declared),
+      testCase.errorBound,
     );
     return;
   }
   const reference = options.reference ?? createReferenceBackend();
   try {
     const expected = await execute(reference, testCase);
-    compareOutputs(`${label} against the reference backend`, actual, expected, options.tolerance ?? declared);
+    compareOutputs(
+      `${label} against the reference backend`,
+      actual,
+      expected,
+      options.tolerance ?? declared,
+      testCase.errorBound,
+    );
   } finally {
     if (options.reference === undefined) reference.destroy();
   }

@@ -4,11 +4,11 @@
  */
 import type { KernelAttrs, KernelName, RotorErrorCode, Shape } from '@rotor/core';
 
-/** A tensor of a case, in host memory. f32 unless `dtype` says `i32`. */
+/** A tensor of a case, in host memory. f32 unless `dtype` says otherwise (q8_0/q4_0: GGUF block bytes). */
 export interface CaseTensor {
   readonly shape: Shape;
-  readonly data: Float32Array | Int32Array;
-  readonly dtype?: 'f32' | 'i32';
+  readonly data: Float32Array | Int32Array | Uint8Array;
+  readonly dtype?: 'f32' | 'i32' | 'q8_0' | 'q4_0';
 }
 
 /**
@@ -35,6 +35,11 @@ export interface KernelCase<K extends KernelName = KernelName> {
   readonly expected?: ArrayLike<number>;
   /** Tolerance for `expected`, relative to max(1, |expected|); default {@link HAND_TOLERANCE}. */
   readonly tolerance?: number;
+  /**
+   * Absolute error allowed per element on top of the relative tolerance: the documented bound of
+   * an approximation the kernel may make (quantized matmul: see `quantizedMatmulBound`).
+   */
+  readonly errorBound?: ArrayLike<number>;
 }
 
 /** A kernel run that must throw a `RotorError` with `code`, leaving `out` untouched. */

@@ -1,7 +1,9 @@
 /**
  * GGUF model weights (llama.cpp), parsed with `readGguf` of `@rotor/tokenizer` (one GGUF parser
  * in the project). Tensors of type F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are dequantised to f32 at
- * load; any other type is an `UnsupportedError` naming the tensor and the type.
+ * load — except, with `keepQuantized`, Q8_0/Q4_0 weight matrices, which stay GGUF blocks in
+ * `quantized` (a tied Q8_0/Q4_0 embedding is also dequantised for row lookups, its blocks kept as
+ * the classifier); any other type is an `UnsupportedError` naming the tensor and the type.
  *
  * Architecture `llama` only. llama.cpp's converter permutes Hugging Face q/k rows back to the
  * interleaved RoPE pairs of the original Meta checkpoints, so the model keeps
@@ -18,7 +20,7 @@ import {
 } from '@rotor/core';
 import { type GgufFile, type GgufTensorInfo, type GgufValue, readGguf } from '@rotor/tokenizer';
 import { validateModelConfig } from '../config.js';
-import { type ModelWeights, weightNames as names } from '../weights.js';
+import { type ModelWeights, weightNames as names, type QuantizedWeightType } from '../weights.js';
 import { decodeBf16, decodeF16, decodeF32, halfToFloat } from './floats.js';
 
 /** GGML type names this loader dequantises. */
@@ -28,6 +30,11 @@ export const SUPPORTED_GGML_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1
 export interface GgufWeightsOptions {
   /** Name used in error messages. */
   source?: string;
+  /**
+   * Keep Q8_0/Q4_0 weight matrices as GGUF blocks (`ModelWeights.quantized`) instead of dequantising
+   * them; a model then stores them quantized on backends declaring the dtype. Default false.
+   */
+  keepQuantized?: boolean;
 }
 
 /** A GGUF file's weights plus the parsed file (metadata such as the vocabulary and chat template). */
@@ -79,7 +86,15 @@ export function parseGgufWeights(
   );
 
   const tensors = new Map<string, HostTensor<'f32'>>();
-  const take = (ggufName: string, canonical: string, shape: number[], optional = false) => {
+  const quantized = new Map<string, HostTensor<QuantizedWeightType>>();
+  const keep = (info: GgufTensorInfo, canonical: string, shape: number[]) => {
+    const dtype = info.typeName === 'Q8_0' ? 'q8_0' : info.typeName === 'Q4_0' ? 'q4_0' : undefined;
+    if (!options.keepQuantized || dtype === undefined) return false;
+    const start = gguf.dataOffset + info.offset;
+    quantized.set(canonical, { dtype, shape, data: bytes.subarray(start, start + info.byteSize) });
+    return true;
+  };
+  const take = (ggufName: string, canonical: string, shape: number[], optional = false, matrix = false) => {
     const info = directory.get(ggufName);
     if (!info) {
       if (optional) return;
@@ -91,30 +106,32 @@ export function parseGgufWeights(
         `${source}: tensor "${ggufName}": expected shape [${shape.join(', ')}], found [${stored.join(', ')}]`,
       );
     }
+    if (matrix && keep(info, canonical, shape)) return;
     tensors.set(canonical, { dtype: 'f32', shape, data: dequantize(bytes, gguf, info, source) });
   };
   const { hiddenDim: F, vocabSize: V } = config;
   const Q = numHeads * headDim;
   const KV = config.numKvHeads * headDim;
   take('token_embd.weight', names.tokenEmbedding, [V, modelDim]);
+  if (config.tiedEmbeddings) keep(embedding, names.classifier, [V, modelDim]);
   for (let l = 0; l < config.numLayers; l++) {
     const p = `blk.${l}.`;
     take(`${p}attn_norm.weight`, names.attentionNorm(l), [modelDim]);
-    take(`${p}attn_q.weight`, names.wq(l), [Q, modelDim]);
-    take(`${p}attn_k.weight`, names.wk(l), [KV, modelDim]);
-    take(`${p}attn_v.weight`, names.wv(l), [KV, modelDim]);
+    take(`${p}attn_q.weight`, names.wq(l), [Q, modelDim], false, true);
+    take(`${p}attn_k.weight`, names.wk(l), [KV, modelDim], false, true);
+    take(`${p}attn_v.weight`, names.wv(l), [KV, modelDim], false, true);
     take(`${p}attn_q.bias`, names.wqBias(l), [Q], true);
     take(`${p}attn_k.bias`, names.wkBias(l), [KV], true);
     take(`${p}attn_v.bias`, names.wvBias(l), [KV], true);
-    take(`${p}attn_output.weight`, names.wo(l), [modelDim, Q]);
+    take(`${p}attn_output.weight`, names.wo(l), [modelDim, Q], false, true);
     take(`${p}ffn_norm.weight`, names.ffnNorm(l), [modelDim]);
-    take(`${p}ffn_gate.weight`, names.w1(l), [F, modelDim]);
-    take(`${p}ffn_down.weight`, names.w2(l), [modelDim, F]);
-    take(`${p}ffn_up.weight`, names.w3(l), [F, modelDim]);
+    take(`${p}ffn_gate.weight`, names.w1(l), [F, modelDim], false, true);
+    take(`${p}ffn_down.weight`, names.w2(l), [modelDim, F], false, true);
+    take(`${p}ffn_up.weight`, names.w3(l), [F, modelDim], false, true);
   }
   take('output_norm.weight', names.finalNorm, [modelDim]);
-  if (!config.tiedEmbeddings) take('output.weight', names.classifier, [V, modelDim]);
-  return { config, tensors, gguf };
+  if (!config.tiedEmbeddings) take('output.weight', names.classifier, [V, modelDim], false, true);
+  return quantized.size > 0 ? { config, tensors, quantized, gguf } : { config, tensors, gguf };
 }
 
 /**

@@ -22,6 +22,8 @@ import type { ModelWeights } from '../weights.js';
 export interface ReadModelOptions {
   /** Called as the model's bytes are read (all files of a folder counted together). */
   onProgress?: (progress: LoadProgress) => void;
+  /** Keep a GGUF file's Q8_0/Q4_0 weight matrices quantized (`parseGgufWeights` option). Default false. */
+  keepQuantized?: boolean;
 }
 
 /** Options of {@link loadLanguageModelFile}. */
@@ -54,7 +56,10 @@ export async function readModelWeightsFile(
   const folder = await huggingFaceFolder(path);
   if (folder !== undefined) return readHuggingFaceFolder(folder, options);
   const progress = new ProgressCounter(options.onProgress);
-  return parseModelWeights(await readFileOrThrow(path, 'model', progress), { source: basename(path) });
+  return parseModelWeights(await readFileOrThrow(path, 'model', progress), {
+    source: basename(path),
+    keepQuantized: options.keepQuantized,
+  });
 }
 
 /** Loads a model file and its tokenizer and builds a ready {@link LanguageModel}. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FormatError, IoError } from '@rotor/core';
+import { FormatError, IoError, UnsupportedError } from '@rotor/core';
 import { describeWithFixtures, fixturePath } from '@rotor-internal/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGguf } from '../test-utils/gguf-file.js';
@@ -51,7 +51,7 @@ describe('loadTokenizerFile', () => {
     );
     await expect(loadTokenizerFile(path)).rejects.toThrow(FormatError);
     await expect(loadTokenizerFile(path)).rejects.toThrow(
-      `${path}: tokenizer format: expected a GGUF file or a llama2.c tokenizer.bin`,
+      `${path}: tokenizer format: expected a GGUF file, a tokenizer.json or a llama2.c tokenizer.bin`,
     );
     await expect(loadTokenizerFile(path)).rejects.toThrow(
       '12 bytes starting 89 50 4e 47 0d 0a 1a 0a (.PNG....)',
@@ -78,11 +78,22 @@ describe('loadTokenizerFile', () => {
     await expect(loadTokenizerFile(truncated)).rejects.toThrow(`${truncated} byte 8: tensor count`);
   });
 
-  it('recognises tokenizer.json as not supported yet', async () => {
-    const json = writeTemporary('tokenizer.json', ' {"model": {}}');
-    await expect(loadTokenizerFile(json)).rejects.toThrow(
-      /tokenizer-json tokenizer files are not supported yet/,
-    );
+  it('loads tokenizer.json with the tokenizer_config.json beside it, and reports a malformed one', async () => {
+    const json = {
+      model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2, '<s>': 3 }, merges: ['a b'] },
+      added_tokens: [{ id: 3, content: '<s>', special: true }],
+    };
+    const path = writeTemporary('tokenizer.json', JSON.stringify(json));
+    writeTemporary('tokenizer_config.json', JSON.stringify({ bos_token: '<s>', add_bos_token: true }));
+    const tokenizer = await loadTokenizerFile(path);
+    expect(tokenizer.encode('aba', { addSpecialTokens: true })).toEqual([3, 2, 0]);
+    expect(tokenizer.specialTokens.bos).toBe(3);
+    const plain = await loadTokenizerFile(path, { tokenizerConfigPath: null });
+    expect(plain.encode('aba', { addSpecialTokens: true })).toEqual([2, 0]);
+    const broken = writeTemporary('broken.json', ' {"model": {}}');
+    await expect(loadTokenizerFile(broken)).rejects.toThrow(UnsupportedError);
+    const truncated = writeTemporary('truncated.json', '{"model": {"type": "BPE", "vocab": {');
+    await expect(loadTokenizerFile(truncated)).rejects.toThrow(FormatError);
   });
 });
 

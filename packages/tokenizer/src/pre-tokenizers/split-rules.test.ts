@@ -155,3 +155,20 @@ describe('split rules', () => {
     ]);
   });
 });
+
+describe('cl100k whitespace at the end of the text', () => {
+  it('keeps a trailing whitespace run whole (`\\s++$`), unlike Llama 3', () => {
+    const cut = (matcher: ReturnType<typeof llama3Matcher>, text: string) => {
+      const cps = toCodePoints(text);
+      const pieces = applyRule(cps, [0, cps.length], matcher);
+      const out: string[] = [];
+      for (let i = 0; i < pieces.length; i += 2)
+        out.push(String.fromCodePoint(...cps.subarray(pieces[i], pieces[i + 1])));
+      return out;
+    };
+    const cl100k = llama3Matcher({ maxDigits: 3, wholeTrailingWhitespace: true });
+    expect(cut(cl100k, 'a\n  ')).toEqual(['a', '\n  ']);
+    expect(cut(llama3Matcher({ maxDigits: 3 }), 'a\n  ')).toEqual(['a', '\n', '  ']);
+    expect(cut(cl100k, 'a\n  b')).toEqual(['a', '\n', ' ', ' b']);
+  });
+});

@@ -89,6 +89,8 @@ export interface Llama3MatcherOptions {
   contractions?: boolean;
   /** Whether a punctuation run takes the newlines after it (`[\r\n]*`). Default true. */
   punctuationNewlines?: boolean;
+  /** Whether a whitespace run reaching the end of the text is one piece (cl100k's `\s++$`). Default false. */
+  wholeTrailingWhitespace?: boolean;
 }
 
 /**
@@ -99,6 +101,7 @@ export function llama3Matcher(options: Llama3MatcherOptions): SplitMatcher {
   const { maxDigits } = options;
   const contractions = options.contractions ?? true;
   const punctuationNewlines = options.punctuationNewlines ?? true;
+  const wholeTrailingWhitespace = options.wholeTrailingWhitespace ?? false;
   return (cps, p, end) => {
     if (contractions) {
       const contracted = contraction(cps, p, end, true);
@@ -122,6 +125,7 @@ export function llama3Matcher(options: Llama3MatcherOptions): SplitMatcher {
     }
     // Whitespace: `\s*[\r\n]+` ends after the run's last newline, if it has one.
     const e = runEnd(cps, p, end, isWhitespace);
+    if (wholeTrailingWhitespace && e === end) return e;
     for (let k = e - 1; k >= p; k--) if (isNewline(cps[k])) return k + 1;
     return trailingSpaceAware(cps, p, end);
   };

@@ -100,3 +100,13 @@ export function writeUtf8(cp: number, out: Uint8Array, at: number): number {
 export function utf8Length(cp: number): number {
   return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 }
+
+/** The string of `cps[start, end)`, built in chunks so long inputs never exceed the argument limit. */
+export function codePointsToString(cps: ArrayLike<number>, start = 0, end = cps.length): string {
+  let result = '';
+  for (let chunk = start; chunk < end; chunk += 4096) {
+    const stop = Math.min(end, chunk + 4096);
+    result += String.fromCodePoint(...Array.prototype.slice.call(cps, chunk, stop));
+  }
+  return result;
+}

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { createDefaultBackendRegistry, createReferenceBackend, referenceBackend } from '../../index.js';
 
 describe('reference backend', () => {
-  it('declares every kernel, f32 and i32, both score biases and rotary layouts, one thread, exact tolerance', () => {
+  it('declares every kernel, f32, i32, q8_0 and q4_0, both score biases and rotary layouts, one thread, exact tolerance', () => {
     const backend = createReferenceBackend();
     expect(backend.name).toBe('reference');
     expect(backend.capabilities).toMatchObject({
       kernels: KERNEL_NAMES,
-      dtypes: ['f32', 'i32'],
+      dtypes: ['f32', 'i32', 'q8_0', 'q4_0'],
       scoreBias: ['alibi', 't5'],
       rotaryLayouts: ['interleaved', 'half-split'],
       threads: 1,
@@ -57,7 +57,6 @@ describe('reference backend', () => {
   it('rejects dtypes it does not store, oversized tensors and i32 reads', async () => {
     const backend = createReferenceBackend();
     expect(() => backend.allocate([32], 'f16')).toThrow(UnsupportedError);
-    expect(() => backend.upload(new Uint8Array(34), [32], 'q8_0')).toThrow(UnsupportedError);
     expect(() => backend.allocate([2], 'f64' as 'f32')).toThrow(InvalidArgumentError);
     expect(() => backend.allocate([2 ** 20, 2 ** 10])).toThrow(/maxTensorBytes/);
     expect(() => backend.allocate('3' as unknown as number[])).toThrow(InvalidArgumentError);

@@ -15,7 +15,7 @@ import {
   type Shape,
   type TensorHandle,
 } from '@rotor/core';
-import { MemoryChecks } from '../shared/memory-checks.js';
+import { MemoryChecks, type StoredDType, storageBytes } from '../shared/memory-checks.js';
 import { add } from './add.js';
 import { applyRotary, ROTARY_LAYOUTS } from './apply-rotary.js';
 import { attention, SCORE_BIAS_TYPES } from './attention.js';
@@ -28,6 +28,7 @@ import {
   type KernelContext,
   REFERENCE_BACKEND_NAME,
   type ReferenceDType,
+  type ReferenceStorage,
   ReferenceTensor,
   Scratch,
 } from './reference-tensor.js';
@@ -63,10 +64,13 @@ const KERNELS: { readonly [K in KernelName]: KernelFunction<K> } = {
 /** Largest tensor the reference backend allocates: 2 GiB. */
 const MAX_TENSOR_BYTES = 2 ** 31;
 
+/** Element types the reference backend stores: q8_0/q4_0 as matmul weights, as GGUF blocks. */
+const REFERENCE_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'q8_0', 'q4_0'] as const);
+
 /** What every reference backend declares. */
 export const REFERENCE_CAPABILITIES: BackendCapabilities = Object.freeze({
   kernels: KERNEL_NAMES,
-  dtypes: Object.freeze(['f32', 'i32'] as const),
+  dtypes: REFERENCE_DTYPES,
   scoreBias: SCORE_BIAS_TYPES,
   rotaryLayouts: ROTARY_LAYOUTS,
   maxTensorBytes: MAX_TENSOR_BYTES,
@@ -74,8 +78,10 @@ export const REFERENCE_CAPABILITIES: BackendCapabilities = Object.freeze({
   f32Tolerance: 0,
 });
 
-function storageFor(dtype: ReferenceDType, size: number): Float32Array | Int32Array {
-  return dtype === 'f32' ? new Float32Array(size) : new Int32Array(size);
+function storageFor(dtype: ReferenceDType, size: number): ReferenceStorage {
+  if (dtype === 'f32') return new Float32Array(size);
+  if (dtype === 'i32') return new Int32Array(size);
+  return new Uint8Array(storageBytes(dtype, size));
 }
 
 /** The reference {@link Backend}. Create it with {@link createReferenceBackend} or {@link referenceBackend}. */
@@ -85,7 +91,10 @@ class ReferenceBackend implements Backend {
     'reference TypeScript backend (single-threaded, float64 accumulation, float32 storage)';
   readonly capabilities = REFERENCE_CAPABILITIES;
   private readonly context: KernelContext = { owner: this, scratch: new Scratch() };
-  private readonly checks = new MemoryChecks(REFERENCE_BACKEND_NAME, { maxTensorBytes: MAX_TENSOR_BYTES });
+  private readonly checks = new MemoryChecks(REFERENCE_BACKEND_NAME, {
+    maxTensorBytes: MAX_TENSOR_BYTES,
+    dtypes: REFERENCE_DTYPES,
+  });
   private destroyed = false;
 
   allocate(shape: Shape, dtype: DType = 'f32'): TensorHandle {
@@ -102,7 +111,7 @@ class ReferenceBackend implements Backend {
     this.assertAlive('upload');
     const checked = this.checks.upload(data, shape, dtype);
     const storage = storageFor(checked.dtype, checked.size);
-    storage.set(data as Float32Array & Int32Array);
+    storage.set(data as Float32Array & Int32Array & Uint8Array);
     return new ReferenceTensor(this, checked.dtype, shape, storage);
   }
 
@@ -110,7 +119,8 @@ class ReferenceBackend implements Backend {
     this.assertAlive('view');
     const source = resolveTensor('reference view', 'tensor', tensor, this);
     const size = this.checks.view(source, shape);
-    return new ReferenceTensor(this, source.dtype, shape, source.data.subarray(0, size), source.root);
+    const length = source.dtype === 'f32' || source.dtype === 'i32' ? size : storageBytes(source.dtype, size);
+    return new ReferenceTensor(this, source.dtype, shape, source.data.subarray(0, length), source.root);
   }
 
   write(tensor: TensorHandle, data: Float32Array | Int32Array, offset = 0): void {

@@ -4,11 +4,25 @@
  * name of `run`, and aliasing of a kernel's `out`. One implementation, so every backend rejects the
  * same calls with the same messages (`"<backend> <method>: <what>: expected …, found …"`).
  */
-import { KERNEL_NAMES, type Shape, shapeSize, type TensorHandle, UnsupportedError } from '@rotor/core';
+import {
+  KERNEL_NAMES,
+  QUANT_BLOCK_SIZE,
+  type Shape,
+  shapeSize,
+  storageLength,
+  type TensorHandle,
+  UnsupportedError,
+} from '@rotor/core';
 import { described, formatShape, invalidArgument, requireInteger, shapeMismatch } from './messages.js';
+import { firstNonFiniteScale, isQuantized } from './quantized.js';
 
-/** Element types the backends of this package store (4 bytes each). */
-export type StoredDType = 'f32' | 'i32';
+/** Element types the backends of this package can store (each backend declares its own subset). */
+export type StoredDType = 'f32' | 'i32' | 'q8_0' | 'q4_0';
+
+/** Bytes of host storage for `size` elements of `dtype` (4 per f32/i32 element; whole blocks otherwise). */
+export function storageBytes(dtype: StoredDType, size: number): number {
+  return isQuantized(dtype) ? storageLength(dtype, size) : size * 4;
+}
 
 /** A range of one memory space (an `ArrayBuffer`, a wasm memory, a GPU allocation): `[start, end)`. */
 export interface MemoryRange {
@@ -136,6 +150,8 @@ export interface MemoryLimits {
   readonly maxDimension?: number;
   /** How messages name the byte limit. Default `maxTensorBytes`. */
   readonly limitName?: string;
+  /** Element types the backend stores. Default f32 and i32. */
+  readonly dtypes?: readonly StoredDType[];
 }
 
 /**
@@ -162,69 +178,109 @@ export class MemoryChecks {
 
   /** `dtype` if stored; `UnsupportedError` for a known dtype this backend lacks. */
   dtype(method: string, dtype: unknown): StoredDType {
-    if (dtype === 'f32' || dtype === 'i32') return dtype;
+    const stored = this.limits.dtypes ?? ['f32', 'i32'];
+    if ((stored as readonly unknown[]).includes(dtype)) return dtype as StoredDType;
     const where = `${this.backendName} ${method}`;
-    if (dtype === 'f16' || dtype === 'q8_0' || dtype === 'q4_0') {
+    if (dtype === 'f32' || dtype === 'i32' || dtype === 'f16' || dtype === 'q8_0' || dtype === 'q4_0') {
       throw new UnsupportedError(
-        `${where}: dtype: expected one of f32, i32 (this backend's dtypes), found ${dtype}`,
+        `${where}: dtype: expected one of ${stored.join(', ')} (this backend's dtypes), found ${dtype}`,
       );
     }
     throw invalidArgument(where, 'dtype', 'one of f32, i32, f16, q8_0, q4_0', dtype);
   }
 
-  /** The element count of `shape`, checked against the limits. */
-  shape(method: string, shape: unknown): number {
+  /**
+   * The element count of `shape`, checked against the limits. A block-quantized shape must end in a
+   * dimension that is a multiple of 32, so every row is whole blocks.
+   */
+  shape(method: string, shape: unknown, dtype: StoredDType = 'f32'): number {
     const where = `${this.backendName} ${method}`;
     const { maxTensorBytes, maxDimension = maxTensorBytes, limitName = 'maxTensorBytes' } = this.limits;
     if (!Array.isArray(shape)) throw invalidArgument(where, 'shape', 'an array of dimensions', shape);
     for (let i = 0; i < shape.length; i++) requireInteger(where, `shape[${i}]`, shape[i], 0, maxDimension);
+    if (isQuantized(dtype) && (shape.length === 0 || shape[shape.length - 1] % QUANT_BLOCK_SIZE !== 0)) {
+      throw shapeMismatch(
+        where,
+        'shape',
+        `a last dimension that is a multiple of ${QUANT_BLOCK_SIZE} (whole ${dtype} blocks per row)`,
+        shape,
+      );
+    }
     const size = shapeSize(shape);
-    if (size * 4 > maxTensorBytes) {
+    const bytes = storageBytes(dtype, size);
+    if (bytes > maxTensorBytes) {
       throw new UnsupportedError(
-        `${where}: shape ${formatShape(shape)}: expected at most ${maxTensorBytes} bytes (${limitName}), found ${size * 4}`,
+        `${where}: shape ${formatShape(shape)}: expected at most ${maxTensorBytes} bytes (${limitName}), found ${bytes}`,
       );
     }
     return size;
   }
 
-  /** Requires the typed array of `dtype`: `Float32Array` for f32, `Int32Array` for i32. */
+  /** Requires the typed array of `dtype`: `Float32Array` for f32, `Int32Array` for i32, `Uint8Array` for blocks. */
   data(method: string, dtype: StoredDType, data: unknown): void {
-    const ok = dtype === 'f32' ? data instanceof Float32Array : data instanceof Int32Array;
+    const ok =
+      dtype === 'f32'
+        ? data instanceof Float32Array
+        : dtype === 'i32'
+          ? data instanceof Int32Array
+          : data instanceof Uint8Array;
     if (ok) return;
     throw invalidArgument(
       `${this.backendName} ${method}`,
       'data',
-      dtype === 'f32' ? 'a Float32Array (dtype f32)' : 'an Int32Array (dtype i32)',
+      dtype === 'f32'
+        ? 'a Float32Array (dtype f32)'
+        : dtype === 'i32'
+          ? 'an Int32Array (dtype i32)'
+          : `a Uint8Array of GGUF blocks (dtype ${dtype})`,
       described((data as { constructor?: { name?: string } } | null)?.constructor?.name ?? String(data)),
     );
   }
 
-  /** `allocate`: the dtype and element count. */
+  /** `allocate`: the dtype and element count (a quantized allocation is all-zero blocks). */
   allocate(shape: unknown, dtype: unknown): { dtype: StoredDType; size: number } {
     const checked = this.dtype('allocate', dtype);
-    return { dtype: checked, size: this.shape('allocate', shape) };
+    return { dtype: checked, size: this.shape('allocate', shape, checked) };
   }
 
-  /** `upload`: the dtype and element count; `data` must hold exactly that many elements. */
+  /**
+   * `upload`: the dtype and element count; `data` must hold exactly the storage of that many
+   * elements (for q8_0/q4_0 the bytes of whole GGUF blocks, whose f16 scales must be finite).
+   */
   upload(data: unknown, shape: Shape, dtype: unknown): { dtype: StoredDType; size: number } {
     const checked = this.dtype('upload', dtype);
-    const size = this.shape('upload', shape);
+    const size = this.shape('upload', shape, checked);
     this.data('upload', checked, data);
+    const where = `${this.backendName} upload`;
     const length = (data as ArrayLike<number>).length;
-    if (length !== size) {
+    const expected = isQuantized(checked) ? storageLength(checked, size) : size;
+    if (length !== expected) {
       throw shapeMismatch(
-        `${this.backendName} upload`,
+        where,
         'data.length',
-        `${size} (the size of shape ${formatShape(shape)})`,
+        isQuantized(checked)
+          ? `${expected} bytes (${size / QUANT_BLOCK_SIZE} ${checked} blocks of shape ${formatShape(shape)})`
+          : `${expected} (the size of shape ${formatShape(shape)})`,
         length,
       );
+    }
+    if (isQuantized(checked)) {
+      const block = firstNonFiniteScale(data as Uint8Array, checked);
+      if (block >= 0) {
+        throw invalidArgument(
+          where,
+          `data block ${block} scale`,
+          'a finite float16',
+          described('an infinite or NaN float16 (a corrupt block)'),
+        );
+      }
     }
     return { dtype: checked, size };
   }
 
   /** `view`: the element count of `shape`, at most the source's. */
   view(source: TensorHandle & { readonly size: number }, shape: Shape): number {
-    const size = this.shape('view', shape);
+    const size = this.shape('view', shape, source.dtype as StoredDType);
     if (size > source.size) {
       throw shapeMismatch(
         `${this.backendName} view`,
@@ -243,6 +299,7 @@ export class MemoryChecks {
     offset: number,
   ): void {
     const where = `${this.backendName} write`;
+    if (isQuantized(target.dtype)) throw invalidArgument(where, 'tensor dtype', 'f32 or i32', target.dtype);
     this.data('write', target.dtype, data);
     requireInteger(where, 'offset', offset, 0, target.size);
     if (offset + data.length > target.size) {

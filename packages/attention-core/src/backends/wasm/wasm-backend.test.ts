@@ -86,3 +86,42 @@ describe('default registry', () => {
     backend.destroy();
   });
 });
+
+describe('wasm backend quantized weights', () => {
+  it('repacks q8_0/q4_0 blocks: views of whole rows, 2 threads equal to 1, writes and reads rejected', async () => {
+    const { quantizeBlocks } = await import('../shared/quantized.js');
+    const M = 2;
+    const K = 96;
+    const N = 37;
+    const x = Float32Array.from({ length: M * K }, (_, k) => Math.sin(k * 0.3));
+    const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.11) * 0.1);
+    for (const dtype of ['q8_0', 'q4_0'] as const) {
+      const blocks = quantizeBlocks(w, dtype);
+      const results: Float32Array[] = [];
+      for (const threads of [1, 2]) {
+        const backend = await createWasmBackend({ threads, minParallelWork: 0 });
+        expect(backend.capabilities.dtypes).toContain(dtype);
+        const weights = backend.upload(blocks, [N, K], dtype);
+        const xs = backend.upload(x, [M, K]);
+        const out = backend.allocate([M, N]);
+        backend.run('matmul', { x: xs, w: weights }, {}, out);
+        results.push(await backend.read(out));
+        const firstRows = backend.allocate([M, 5]);
+        backend.run('matmul', { x: xs, w: backend.view(weights, [5, K]) }, {}, firstRows);
+        const rows = await backend.read(firstRows);
+        for (let m = 0; m < M; m++) {
+          expect(Array.from(rows.subarray(m * 5, m * 5 + 5))).toEqual(
+            Array.from(results[results.length - 1].subarray(m * N, m * N + 5)),
+          );
+        }
+        expect(() => backend.write(weights, new Float32Array(1))).toThrow(
+          /tensor dtype: expected f32 or i32/,
+        );
+        await expect(backend.read(weights)).rejects.toThrow(/tensor dtype: expected f32/);
+        expect(() => backend.upload(blocks.subarray(1), [N, K], dtype)).toThrow(/data.length/);
+        backend.destroy();
+      }
+      expect(Array.from(results[1])).toEqual(Array.from(results[0]));
+    }
+  });
+});

@@ -20,7 +20,8 @@ import {
 import { ROTARY_LAYOUTS } from '../reference/apply-rotary.js';
 import { SCORE_BIAS_TYPES } from '../reference/attention.js';
 import { requireInteger } from '../reference/validate.js';
-import { MemoryChecks } from '../shared/memory-checks.js';
+import { MemoryChecks, type StoredDType } from '../shared/memory-checks.js';
+import { halfToFloat, isQuantized } from '../shared/quantized.js';
 import { SIMD_MODULE_BASE64, THREADS_MODULE_BASE64 } from './generated/wasm-modules.js';
 import { defaultWorkerFactory, ThreadPool, type WasmWorkerFactory } from './thread-pool.js';
 import { HOST_KERNELS, type KernelExports, type KernelHost, PARALLEL_KERNELS } from './wasm-kernels.js';
@@ -37,6 +38,9 @@ const MAX_TENSOR_BYTES = 2 ** 31;
  * for longer rows while still catching any indexing or masking mistake.
  */
 const F32_TOLERANCE = 1e-5;
+
+/** Element types the backend stores: q8_0/q4_0 as matmul weights (see wasm-tensor.ts for their layout). */
+const WASM_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'q8_0', 'q4_0'] as const);
 
 /** Multiply-adds below which a parallel kernel runs on the calling thread alone (a few microseconds). */
 const DEFAULT_MIN_PARALLEL_WORK = 1 << 15;
@@ -123,6 +127,7 @@ class WasmBackend implements Backend, KernelHost {
   readonly capabilities: BackendCapabilities;
   readonly owner = this;
   private attributeBlock: { address: number; bytes: number } | undefined;
+  private workspaceBlock: { address: number; bytes: number } | undefined;
   private scratchBlock: { address: number; bytes: number; stride: number } | undefined;
   private readonly checks: MemoryChecks;
   private destroyed = false;
@@ -137,7 +142,7 @@ class WasmBackend implements Backend, KernelHost {
     const threads = pool?.participants ?? 1;
     this.capabilities = Object.freeze({
       kernels: KERNEL_NAMES,
-      dtypes: Object.freeze(['f32', 'i32'] as const),
+      dtypes: WASM_DTYPES,
       scoreBias: SCORE_BIAS_TYPES,
       rotaryLayouts: ROTARY_LAYOUTS,
       maxTensorBytes: Math.min(MAX_TENSOR_BYTES, heap.maxBytes),
@@ -147,6 +152,7 @@ class WasmBackend implements Backend, KernelHost {
     this.checks = new MemoryChecks(WASM_BACKEND_NAME, {
       maxTensorBytes: this.capabilities.maxTensorBytes,
       maxDimension: MAX_TENSOR_BYTES,
+      dtypes: WASM_DTYPES,
     });
     this.description = `WebAssembly SIMD backend (${threads === 1 ? 'single-threaded' : `${threads} threads sharing one memory`}, float32 accumulation${note})`;
   }
@@ -167,6 +173,15 @@ class WasmBackend implements Backend, KernelHost {
       this.attributeBlock = this.heap.allocate(Math.max(bytes, 1024), 'wasm run');
     }
     return this.attributeBlock.address / 4;
+  }
+
+  workspace(bytes: number): number {
+    if (this.workspaceBlock === undefined || this.workspaceBlock.bytes < bytes) {
+      if (this.workspaceBlock) this.heap.release(this.workspaceBlock);
+      this.workspaceBlock = undefined;
+      this.workspaceBlock = this.heap.allocate(Math.max(bytes, 4096), 'wasm run');
+    }
+    return this.workspaceBlock.address;
   }
 
   scratch(bytesPerThread: number): { base: number; stride: number } {
@@ -223,7 +238,8 @@ class WasmBackend implements Backend, KernelHost {
     this.assertAlive('upload');
     const checked = this.checks.upload(data, shape, dtype);
     const tensor = this.create('upload', checked.dtype, shape, checked.size);
-    this.store(tensor, data as Float32Array | Int32Array, 0);
+    if (isQuantized(checked.dtype)) this.storeBlocks(tensor, data as Uint8Array);
+    else this.store(tensor, data as Float32Array | Int32Array, 0);
     return tensor;
   }
 
@@ -231,7 +247,8 @@ class WasmBackend implements Backend, KernelHost {
     this.assertAlive('view');
     const source = resolveWasmTensor('wasm view', 'tensor', tensor, this);
     const size = this.checks.view(source, shape);
-    return new WasmTensor(this, source.dtype, shape, source.address, size * 4, source.root);
+    const bytes = source.scales === 0 ? size * 4 : source.capacity;
+    return new WasmTensor(this, source.dtype, shape, source.address, bytes, source.root, source.scales);
   }
 
   write(tensor: TensorHandle, data: Float32Array | Int32Array, offset = 0): void {
@@ -287,8 +304,34 @@ class WasmBackend implements Backend, KernelHost {
   }
 
   private create(method: string, dtype: WasmDType, shape: Shape, size: number): WasmTensor {
-    const block = this.heap.allocate(size * 4, `wasm ${method}`);
-    return new WasmTensor(this, dtype, shape, block.address, block.bytes);
+    if (!isQuantized(dtype)) {
+      const block = this.heap.allocate(size * 4, `wasm ${method}`);
+      return new WasmTensor(this, dtype, shape, block.address, block.bytes);
+    }
+    const scalesOffset = Math.ceil((dtype === 'q8_0' ? size : size / 2) / 16) * 16;
+    const block = this.heap.allocate(scalesOffset + size / 8, `wasm ${method}`);
+    return new WasmTensor(
+      this,
+      dtype,
+      shape,
+      block.address,
+      block.bytes,
+      undefined,
+      block.address + scalesOffset,
+    );
+  }
+
+  /** Repacks GGUF blocks into the tensor's values and f32 scales (layout in wasm-tensor.ts). */
+  private storeBlocks(tensor: WasmTensor, data: Uint8Array): void {
+    const floats = this.heap.floats;
+    const bytes = new Uint8Array(this.heap.memory.buffer);
+    const values = tensor.dtype === 'q8_0' ? 32 : 16;
+    const blockBytes = values + 2;
+    const scaleIndex = tensor.scales / 4;
+    for (let b = 0, at = 0; at < data.length; b++, at += blockBytes) {
+      floats[scaleIndex + b] = halfToFloat(data[at] | (data[at + 1] << 8));
+      bytes.set(data.subarray(at + 2, at + blockBytes), tensor.address + b * values);
+    }
   }
 
   private store(tensor: WasmTensor, data: Float32Array | Int32Array, offset: number): void {

@@ -32,6 +32,9 @@ export interface KernelExports {
     n0: number,
     n1: number,
   ): void;
+  quantizeRows(x: number, xq: number, xs: number, M: number, K: number): void;
+  matmulQ8(...args: number[]): void;
+  matmulQ4(...args: number[]): void;
   attention(...args: number[]): void;
   rmsNorm(x: number, weight: number, out: number, M: number, D: number, epsilon: number): void;
   layerNorm(
@@ -54,7 +57,7 @@ export interface KernelExports {
 }
 
 /** Kernels a worker can run, by index in the pool's control block. */
-export const PARALLEL_KERNELS = ['matmul', 'attention'] as const;
+export const PARALLEL_KERNELS = ['matmul', 'attention', 'matmulQ8', 'matmulQ4'] as const;
 
 /** Keys scored per tile by the attention kernel (`TILE` in assembly/attention.ts). */
 const ATTENTION_TILE = 64;
@@ -65,6 +68,8 @@ export interface KernelHost {
   readonly kernels: KernelExports;
   /** An int32 index of at least `length` elements of per-call attribute space (ids, lengths, biases). */
   attributes(length: number): number;
+  /** Byte address of at least `bytes` bytes (16-aligned) of per-call workspace shared by every thread. */
+  workspace(bytes: number): number;
   /** Base address and per-thread stride of at least `bytesPerThread` bytes of scratch for each participant. */
   scratch(bytesPerThread: number): { base: number; stride: number };
   readonly floats: Float32Array;
@@ -105,12 +110,21 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const w = resolve(host, 'matmul', 'inputs.w', inputs.w);
     const bias = optional(host, 'matmul', 'inputs.bias', inputs.bias);
     const out = resolve(host, 'matmul', 'out', outHandle);
-    const { M, K, N } = validateMatmul({ x, w, bias }, out);
+    const { M, K, N, weightType } = validateMatmul({ x, w, bias }, out);
     requireNoOverlap('matmul', out, 'inputs.x', x, false);
     requireNoOverlap('matmul', out, 'inputs.w', w, false);
     if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
-    const args = [x.address, w.address, bias?.address ?? 0, out.address, M, K, N];
-    host.parallel('matmul', args, N, 4, M * N * K);
+    if (weightType === 'f32') {
+      const args = [x.address, w.address, bias?.address ?? 0, out.address, M, K, N];
+      host.parallel('matmul', args, N, 4, M * N * K);
+      return;
+    }
+    // x quantised once on this thread (int16 values, then f32 block scales), read by every thread
+    const valueBytes = M * K * 2;
+    const xq = host.workspace(valueBytes + (M * K) / 8);
+    host.kernels.quantizeRows(x.address, xq, xq + valueBytes, M, K);
+    const args = [xq, xq + valueBytes, w.address, w.scales, bias?.address ?? 0, out.address, M, K, N];
+    host.parallel(weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 4, M * N * K);
   },
 
   attention(host, inputs, attrs, outHandle) {

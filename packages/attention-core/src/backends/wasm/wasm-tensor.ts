@@ -7,12 +7,17 @@ import { type MemoryRange, OwnedTensor, resolveOwned, type StoredDType } from '.
 /** Name every WASM backend reports. */
 export const WASM_BACKEND_NAME = 'wasm';
 
-/** Element types the WASM backend stores (4 bytes each). */
+/** Element types the WASM backend stores. */
 export type WasmDType = StoredDType;
 
 /**
  * A tensor owned by one WASM backend instance. Views share their allocation's bytes and point at it,
  * so disposing the allocation invalidates every view of it.
+ *
+ * f32/i32 elements are 4 bytes each from `address`. A q8_0/q4_0 tensor is repacked at upload for
+ * aligned SIMD loads: its integer values from `address` (q8_0 one int8 per element; q4_0 the 16
+ * nibble bytes of each GGUF block), then at `scales` one f32 scale per 32-value block. Both parts
+ * keep element order, so a view of the first rows shares them.
  */
 export class WasmTensor extends OwnedTensor<WasmTensor> {
   readonly backend = WASM_BACKEND_NAME;
@@ -23,9 +28,11 @@ export class WasmTensor extends OwnedTensor<WasmTensor> {
     shape: Shape,
     /** Byte address of element 0 in the backend's memory. */
     readonly address: number,
-    /** Bytes reserved for the allocation (views: their own element bytes). */
+    /** Bytes reserved for the allocation (views: their own element bytes; quantized: the allocation's). */
     readonly capacity: number,
     root?: WasmTensor,
+    /** Byte address of the f32 block scales of a quantized tensor; 0 otherwise. */
+    readonly scales = 0,
   ) {
     super(owner, dtype, shape, root);
   }
@@ -37,7 +44,8 @@ export class WasmTensor extends OwnedTensor<WasmTensor> {
 
   /** Its bytes of the owner's one memory. */
   get range(): MemoryRange {
-    return { space: this.owner, start: this.address, end: this.address + this.size * 4 };
+    const bytes = this.scales === 0 ? this.size * 4 : this.capacity;
+    return { space: this.owner, start: this.address, end: this.address + bytes };
   }
 
   /** Marks the allocation released; returns false for a view (disposing one is a no-op). */

@@ -6,6 +6,7 @@
  */
 import type { Backend, KernelAttrs, KernelInputs, KernelName, TensorHandle } from '@rotor/core';
 import { conformanceCases } from '../../conformance/cases/index.js';
+import { missingCapability } from '../../conformance/check.js';
 import { runConformanceCase } from '../../conformance/runner.js';
 import type { KernelCase } from '../../conformance/types.js';
 import { createWasmBackend } from '../wasm/wasm-backend.js';
@@ -27,6 +28,8 @@ export interface BrowserBackendReport {
   readonly outputs: Record<string, number[]>;
   /** Each error case, keyed `kernel/name`: null when it passed, else the failure message. */
   readonly errorCases: Record<string, string | null>;
+  /** Cases skipped by capability (a dtype the backend does not declare), keyed `kernel/name`. */
+  readonly skipped?: readonly string[];
 }
 
 /** Everything the page reports. */
@@ -85,9 +88,12 @@ async function runOn(label: string, create: () => Promise<Backend>): Promise<Bro
   }
   const outputs: Record<string, number[]> = {};
   const errorCases: Record<string, string | null> = {};
+  const skipped: string[] = [];
   try {
     for (const testCase of browserCases()) {
-      if (testCase.kind === 'kernel') {
+      if (missingCapability(testCase, backend.capabilities) !== undefined) {
+        skipped.push(caseKey(testCase));
+      } else if (testCase.kind === 'kernel') {
         outputs[caseKey(testCase)] = await execute(backend, testCase);
       } else {
         errorCases[caseKey(testCase)] = await runConformanceCase(backend, testCase).then(
@@ -103,6 +109,7 @@ async function runOn(label: string, create: () => Promise<Backend>): Promise<Bro
       kernelTuning: (backend as Partial<WebGpuBackend>).kernelTuning,
       outputs,
       errorCases,
+      skipped,
     };
   } finally {
     backend.destroy();

@@ -6,6 +6,7 @@ export { embedding } from './embedding';
 export { gelu } from './gelu';
 export { layerNorm } from './layer-norm';
 export { matmul } from './matmul';
+export { matmulQ4, matmulQ8, quantizeRows } from './matmul-quantized';
 export { mul } from './mul';
 export { rmsNorm } from './rms-norm';
 export { silu } from './silu';

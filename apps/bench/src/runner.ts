@@ -1,0 +1,74 @@
+/**
+ * One protocol for every whole-model implementation (our backends and onnxruntime-web): warm up,
+ * time the prompt's prefill a few times, then decode greedily token by token from it.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Backend } from '@rotor/core';
+import { argmax, type ModelWeights } from '@rotor/decoder-model';
+import { instantiate } from './models.js';
+
+/** A model ready to run, whoever runs it. */
+export interface ModelRunner {
+  label: string;
+  /** Time it took to get ready (upload, compile, graph optimisation), ms. */
+  loadMs: number;
+  /** Runs the prompt from position 0 (replacing the cache); returns the last position's logits. */
+  prefill(ids: readonly number[]): Promise<Float32Array>;
+  /** Runs one token at `position` after the cached ones; returns its logits. */
+  step(id: number, position: number): Promise<Float32Array>;
+  dispose(): Promise<void> | void;
+}
+
+/** Our decoder on `backend`. */
+export async function createRotorRunner(
+  weights: ModelWeights,
+  backend: Backend,
+  maxSequenceLength: number,
+): Promise<ModelRunner> {
+  const start = performance.now();
+  const model = await instantiate(weights, backend, maxSequenceLength);
+  const loadMs = performance.now() - start;
+  const logits = new Float32Array(weights.config.vocabSize);
+  return {
+    label: backend.name,
+    loadMs,
+    prefill: (ids) => model.forward(ids, 0, logits),
+    step: (id, position) => model.forward([id], position, logits),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** What {@link runGreedy} measured. */
+export interface GreedyRun {
+  /** Greedy tokens after the prompt. */
+  tokens: number[];
+  /** Median prefill time, ms. */
+  prefillMs: number;
+  /** Time of the whole decode loop, ms. */
+  decodeMs: number;
+}
+
+/** One untimed prefill, `prefillRuns` timed ones (median), then `decode` greedy steps timed together. */
+export async function runGreedy(
+  runner: ModelRunner,
+  ids: readonly number[],
+  decode: number,
+  prefillRuns: number,
+): Promise<GreedyRun> {
+  let logits = await runner.prefill(ids);
+  const times: number[] = [];
+  for (let i = 0; i < prefillRuns; i++) {
+    const start = performance.now();
+    logits = await runner.prefill(ids);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const tokens: number[] = [];
+  const start = performance.now();
+  for (let step = 0; step < decode; step++) {
+    const next = argmax(logits);
+    tokens.push(next);
+    logits = await runner.step(next, ids.length + step);
+  }
+  return { tokens, prefillMs: times[Math.floor(times.length / 2)], decodeMs: performance.now() - start };
+}

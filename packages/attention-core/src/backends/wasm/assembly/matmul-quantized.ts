@@ -1,0 +1,199 @@
+/**
+ * matmul with a block-quantized weight: `out = x · wᵀ + bias`, w in q8_0 or q4_0 (32 values per
+ * block), computed as llama.cpp's Q8_0 × Q8_0 dot: x is first quantised per 32-value block to int8
+ * (`quantizeRows`, scale `max|x_b| / 127`, round to nearest), then every block product is an exact
+ * integer dot (`i32x4.dot_i16x8_s` over int8 widened to int16) scaled once by `d_w * d_x` in f32.
+ * This does about half the SIMD work per weight of converting weights to f32, so decode stays
+ * bound by reading the (3.8× or 7× smaller) weights. Error bound: see conformance
+ * cases/quantized-matmul.ts (the activation rounding, at most `d_x / 2` per element).
+ *
+ * Legend:
+ *   M, K, N  rows of x, reduction size (K % 32 = 0), output features
+ *   xq       [M, K] int16: quantised x (int8 values, stored widened so 4 weight rows share each load)
+ *   xs       [M, K/32] f32: x block scales
+ *   w        weight values: q8_0 [N, K] int8, q4_0 [N, K/2] bytes (GGUF nibble order per block)
+ *   ws       [N, K/32] f32 weight block scales (the host converts the GGUF f16 scales at upload)
+ *   bias     [N] address, 0 when absent;  out [M, N]
+ *   n0, n1   the feature range this call computes (threads split the features)
+ */
+import { horizontalSum } from './vector';
+
+/** Quantises the `M * K` values of x into `xq` (int16 holding int8) and per-block scales `xs`. */
+export function quantizeRows(x: usize, xq: usize, xs: usize, M: i32, K: i32): void {
+  const blocks = (M * K) >> 5;
+  for (let b = 0; b < blocks; b++) {
+    const p = x + ((<usize>b) << 7);
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
+    const v2 = v128.load(p, 32);
+    const v3 = v128.load(p, 48);
+    const v4 = v128.load(p, 64);
+    const v5 = v128.load(p, 80);
+    const v6 = v128.load(p, 96);
+    const v7 = v128.load(p, 112);
+    const m = f32x4.max(
+      f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+      f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))),
+    );
+    const amax = max(
+      max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+      max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)),
+    );
+    const inverse = f32x4.splat(amax > 0 ? <f32>127 / amax : 0);
+    store<f32>(xs + ((<usize>b) << 2), amax / 127);
+    const q = xq + ((<usize>b) << 6);
+    v128.store(q, i16x8.narrow_i32x4_s(round(v0, inverse), round(v1, inverse)));
+    v128.store(q, i16x8.narrow_i32x4_s(round(v2, inverse), round(v3, inverse)), 16);
+    v128.store(q, i16x8.narrow_i32x4_s(round(v4, inverse), round(v5, inverse)), 32);
+    v128.store(q, i16x8.narrow_i32x4_s(round(v6, inverse), round(v7, inverse)), 48);
+  }
+}
+
+function round(v: v128, inverse: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v, inverse)));
+}
+
+/** Integer dot of one q8_0 block's 32 int8 at `p` with quantised x lanes x0..x3 (8 int16 each). */
+function blockQ8(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const a = v128.load(p);
+  const b = v128.load(p, 16);
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), x3));
+}
+
+/** Integer dot of one q4_0 block's 16 bytes at `p` (low nibbles: values 0..15, high: 16..31). */
+function blockQ4(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const v = v128.load(p);
+  const eight = i8x16.splat(8);
+  const low = i8x16.sub(v128.and(v, i8x16.splat(0x0f)), eight);
+  const high = i8x16.sub(i8x16.shr_u(v, 4), eight);
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(low), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(low), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(high), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(high), x3));
+}
+
+/** The block dot of the weight format `T` marks: `i8` q8_0, `u8` q4_0 (resolved at compile time). */
+function blockDot<T>(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return isSigned<T>() ? blockQ8(p, x0, x1, x2, x3) : blockQ4(p, x0, x1, x2, x3);
+}
+
+function scaled(acc: v128, integers: v128, scale: f32): v128 {
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(integers), f32x4.splat(scale)));
+}
+
+function finish(out: usize, bias: usize, n: i32, value: f32): void {
+  store<f32>(out, bias === 0 ? value : value + load<f32>(bias + ((<usize>n) << 2)));
+}
+
+/**
+ * Features n0..n1 of every row: four weight rows at a time share each load of x, and each row of x
+ * reuses the four weight rows while they sit in cache (M > 1).
+ */
+function quantizedMatmul<T>(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  out: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  n0: i32,
+  n1: i32,
+): void {
+  const blocks = K >> 5;
+  const blockBytes: usize = isSigned<T>() ? 32 : 16;
+  const rowBytes = <usize>blocks * blockBytes;
+  const scaleRow = (<usize>blocks) << 2;
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const w0 = w + <usize>n * rowBytes;
+    const s0 = ws + <usize>n * scaleRow;
+    for (let m = 0; m < M; m++) {
+      const xRow = xq + <usize>m * ((<usize>K) << 1);
+      const xScales = xs + <usize>m * scaleRow;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      for (let b = 0; b < blocks; b++) {
+        const xo = xRow + ((<usize>b) << 6);
+        const x0 = v128.load(xo);
+        const x1 = v128.load(xo, 16);
+        const x2 = v128.load(xo, 32);
+        const x3 = v128.load(xo, 48);
+        const dx = load<f32>(xScales + ((<usize>b) << 2));
+        const wo = w0 + <usize>b * blockBytes;
+        const so = s0 + ((<usize>b) << 2);
+        a0 = scaled(a0, blockDot<T>(wo, x0, x1, x2, x3), dx * load<f32>(so));
+        a1 = scaled(a1, blockDot<T>(wo + rowBytes, x0, x1, x2, x3), dx * load<f32>(so + scaleRow));
+        a2 = scaled(a2, blockDot<T>(wo + 2 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 2 * scaleRow));
+        a3 = scaled(a3, blockDot<T>(wo + 3 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 3 * scaleRow));
+      }
+      const o = out + ((<usize>m * <usize>N + <usize>n) << 2);
+      finish(o, bias, n, horizontalSum(a0));
+      finish(o + 4, bias, n + 1, horizontalSum(a1));
+      finish(o + 8, bias, n + 2, horizontalSum(a2));
+      finish(o + 12, bias, n + 3, horizontalSum(a3));
+    }
+  }
+  for (; n < n1; n++) {
+    const wn = w + <usize>n * rowBytes;
+    const sn = ws + <usize>n * scaleRow;
+    for (let m = 0; m < M; m++) {
+      const xRow = xq + <usize>m * ((<usize>K) << 1);
+      const xScales = xs + <usize>m * scaleRow;
+      let a = f32x4.splat(0);
+      for (let b = 0; b < blocks; b++) {
+        const xo = xRow + ((<usize>b) << 6);
+        const integers = blockDot<T>(
+          wn + <usize>b * blockBytes,
+          v128.load(xo),
+          v128.load(xo, 16),
+          v128.load(xo, 32),
+          v128.load(xo, 48),
+        );
+        a = scaled(a, integers, load<f32>(xScales + ((<usize>b) << 2)) * load<f32>(sn + ((<usize>b) << 2)));
+      }
+      finish(out + ((<usize>m * <usize>N + <usize>n) << 2), bias, n, horizontalSum(a));
+    }
+  }
+}
+
+/** q8_0 weight: features n0..n1 of every row (x already quantised by {@link quantizeRows}). */
+export function matmulQ8(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  out: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  n0: i32,
+  n1: i32,
+): void {
+  quantizedMatmul<i8>(xq, xs, w, ws, bias, out, M, K, N, n0, n1);
+}
+
+/** q4_0 weight: features n0..n1 of every row (x already quantised by {@link quantizeRows}). */
+export function matmulQ4(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  out: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  n0: i32,
+  n1: i32,
+): void {
+  quantizedMatmul<u8>(xq, xs, w, ws, bias, out, M, K, N, n0, n1);
+}
