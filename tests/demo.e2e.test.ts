@@ -59,6 +59,7 @@ describeWithFixtures(
   [
     'stories260K/stories260K.bin',
     'stories260K/tok512.bin',
+    'stories260K/stories260K.gguf',
     'stories260K/reference/expected_once_upon_a_time_n200.txt',
   ],
   () => {
@@ -165,6 +166,42 @@ describeWithFixtures(
       );
       await waitUntilReady();
     }, 180_000);
+
+    it('draws the attention heatmap of a chosen layer and head after a generation', async () => {
+      await page.waitForSelector('[data-testid=attention-heatmap][data-ready=true]', { timeout: 30_000 });
+      await page.getByTestId('attention-layer').selectOption('4');
+      await page.getByTestId('attention-head').selectOption('3');
+      await page.waitForFunction(() =>
+        (document.querySelector('#attention-caption')?.textContent ?? '').startsWith('Layer 4, head 3'),
+      );
+      const shaded = await page.evaluate(() => {
+        const canvas = document.querySelector('[data-testid=attention-heatmap]') as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let count = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] < 240) count++;
+        return count / (data.length / 4);
+      });
+      expect(shaded).toBeGreaterThan(0.01);
+      await page.screenshot({ path: join(artifacts, 'attention.png'), fullPage: true });
+    });
+
+    it('opens a GGUF file the user picks, with its own vocabulary, and generates the same text', async () => {
+      const expected = readFileSync(
+        fixturePath('stories260K/reference/expected_once_upon_a_time_n200.txt'),
+        'utf8',
+      ).replace(/\n$/, '');
+      await page.locator('#file-input').setInputFiles(fixturePath('stories260K/stories260K.gguf'));
+      await page.waitForFunction(
+        () => (document.querySelector('[data-testid=model-status]')?.textContent ?? '').startsWith('Model:'),
+        null,
+        {
+          timeout: 60_000,
+        },
+      );
+      await waitUntilReady();
+      const text = await generate('Once upon a time');
+      expect(text.startsWith(expected), text).toBe(true);
+    });
 
     it('renders the encoding heatmap', async () => {
       const coloured = await page.evaluate(() => {

@@ -4,7 +4,7 @@
  */
 import type { PositionalEncodingSpec } from '@rotor/core';
 import { createDefaultPositionalEncodingRegistry } from '@rotor/positional-encodings';
-import { drawCurves, drawHeatmap, drawRopeView } from './position-lab.js';
+import { drawAttention, drawCurves, drawHeatmap, drawRopeView } from './position-lab.js';
 import type { FromWorker, GenerateSettings, ModelFiles, ToWorker } from './protocol.js';
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -40,6 +40,10 @@ const ui = {
   ropeView: element<HTMLCanvasElement>('rope-view'),
   ropePair: element<HTMLInputElement>('rope-pair'),
   tokens: element<HTMLDivElement>('tokens'),
+  attentionLayer: element<HTMLSelectElement>('attention-layer'),
+  attentionHead: element<HTMLSelectElement>('attention-head'),
+  attentionHeatmap: element<HTMLCanvasElement>('attention-heatmap'),
+  attentionCaption: element<HTMLElement>('attention-caption'),
 };
 
 const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
@@ -49,6 +53,7 @@ let files: ModelFiles = { kind: 'default' };
 let loaded: Extract<FromWorker, { type: 'loaded' }> | undefined;
 let generating = false;
 let outputText = '';
+let attention: Extract<FromWorker, { type: 'attention' }> | undefined;
 const tokenTimes: number[] = [];
 
 /** The spec the position-lab controls describe; undefined keeps the model's own. */
@@ -116,6 +121,24 @@ function drawLab(): void {
   }
 }
 
+function fillOptions(select: HTMLSelectElement, count: number): void {
+  const keep = Number(select.value) < count ? select.value : '0';
+  select.replaceChildren(
+    ...Array.from({ length: count }, (_, i) =>
+      Object.assign(document.createElement('option'), { value: String(i), textContent: String(i) }),
+    ),
+  );
+  select.value = keep;
+}
+
+function drawAttentionView(): void {
+  if (!attention) return;
+  const head = Math.min(Number(ui.attentionHead.value), attention.heads - 1);
+  drawAttention(ui.attentionHeatmap, attention.weights, head, attention.length);
+  ui.attentionHeatmap.dataset.ready = 'true';
+  ui.attentionCaption.textContent = `Layer ${attention.layer}, head ${head}: ${attention.length} tokens, row i is how much token i attends to each earlier token (darker = more).`;
+}
+
 function addToken(id: number, text: string, prompt: boolean): void {
   const span = document.createElement('span');
   span.textContent = text;
@@ -149,9 +172,15 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       ui.backendStatus.textContent = `Running on ${message.backend} (${message.description})${fallbacks ? ` — ${fallbacks}` : ''}`;
       ui.backendStatus.dataset.backend = message.backend;
       ui.generate.disabled = generating;
+      fillOptions(ui.attentionLayer, c.numLayers);
+      fillOptions(ui.attentionHead, c.numHeads);
       drawLab();
       break;
     }
+    case 'attention':
+      attention = message;
+      drawAttentionView();
+      break;
     case 'prompt-tokens':
       ui.tokens.replaceChildren();
       for (const token of message.tokens) addToken(token.id, token.text, true);
@@ -171,6 +200,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       ui.tokensPerSecond.value =
         message.tokensPerSecond > 0 ? message.tokensPerSecond.toFixed(0) : ui.tokensPerSecond.value;
       setGenerating(false);
+      send({ type: 'attention', layer: Number(ui.attentionLayer.value) });
       break;
     case 'error':
       showError(message.message);
@@ -194,6 +224,7 @@ ui.generate.addEventListener('click', () => {
   outputText = ui.prompt.value;
   ui.output.textContent = outputText;
   tokenTimes.length = 0;
+  delete ui.attentionHeatmap.dataset.ready;
   ui.tokensPerSecond.value = '–';
   setGenerating(true);
   send({ type: 'generate', prompt: ui.prompt.value, settings });
@@ -204,16 +235,17 @@ for (const control of [ui.positionalEncoding, ui.ropeBase, ui.ropeFactor, ui.rop
   control.addEventListener('change', () => load());
 }
 for (const control of [ui.curveDims, ui.ropePair]) control.addEventListener('change', drawLab);
+ui.attentionHead.addEventListener('change', drawAttentionView);
+ui.attentionLayer.addEventListener('change', () =>
+  send({ type: 'attention', layer: Number(ui.attentionLayer.value) }),
+);
 
 async function openFiles(list: FileList | File[]): Promise<void> {
-  const all = [...list];
-  const model =
-    all.find((f) => /\.(bin|gguf|safetensors)$/i.test(f.name) && !/tok|tokenizer/i.test(f.name)) ?? all[0];
-  const tokenizer = all.find((f) => f !== model && /tok|tokenizer/i.test(f.name));
-  if (!model) return;
-  const modelBytes = await model.arrayBuffer();
-  const tokenizerBytes = tokenizer ? await tokenizer.arrayBuffer() : undefined;
-  files = { kind: 'files', model: modelBytes, modelName: model.name, tokenizer: tokenizerBytes };
+  const opened = await Promise.all(
+    [...list].map(async (file) => ({ name: file.name, bytes: await file.arrayBuffer() })),
+  );
+  if (opened.length === 0) return;
+  files = { kind: 'files', files: opened };
   load();
 }
 ui.fileInput.addEventListener('change', () => ui.fileInput.files && void openFiles(ui.fileInput.files));

@@ -145,3 +145,27 @@ export function drawRopeView(
   context.stroke();
   context.fillText('q·k (normalised) against distance m − n', left, canvas.height - 4);
 }
+
+/** Attention weights `[T, T]` of one head as a heatmap: white 0, dark blue 1 (square-root scaled so small weights show). */
+export function drawAttention(
+  canvas: HTMLCanvasElement,
+  weights: Float32Array,
+  head: number,
+  length: number,
+): void {
+  const context = clear(canvas);
+  const image = context.createImageData(canvas.width, canvas.height);
+  const offset = head * length * length;
+  for (let y = 0; y < canvas.height; y++) {
+    const i = Math.floor((y * length) / canvas.height);
+    for (let x = 0; x < canvas.width; x++) {
+      const j = Math.floor((x * length) / canvas.width);
+      const v = Math.sqrt(weights[offset + i * length + j]);
+      image.data.set(
+        [Math.round(255 * (1 - v)), Math.round(255 * (1 - 0.8 * v)), Math.round(255 - 90 * v), 255],
+        (y * canvas.width + x) * 4,
+      );
+    }
+  }
+  context.putImageData(image, 0, 0);
+}

@@ -11,15 +11,21 @@ export interface GenerateSettings {
   seed: number;
 }
 
+/** A file the user opened. */
+export interface OpenedFile {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
 /** Where the model comes from: the default model, or files the user opened. */
-export type ModelFiles =
-  | { kind: 'default' }
-  | { kind: 'files'; model: ArrayBuffer; modelName: string; tokenizer?: ArrayBuffer };
+export type ModelFiles = { kind: 'default' } | { kind: 'files'; files: OpenedFile[] };
 
 export type ToWorker =
   | { type: 'load'; files: ModelFiles; backend: string; positionalEncoding?: PositionalEncodingSpec }
   | { type: 'generate'; prompt: string; settings: GenerateSettings }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Attention probabilities of one layer over the last generated sequence. */
+  | { type: 'attention'; layer: number };
 
 /** One token of the prompt or of the output, with its id and text (for colouring). */
 export interface TokenPiece {
@@ -47,4 +53,5 @@ export type FromWorker =
   | { type: 'prompt-tokens'; tokens: TokenPiece[] }
   | { type: 'token'; piece: TokenPiece }
   | { type: 'done'; stopReason: string; tokensPerSecond: number; generatedTokens: number }
+  | { type: 'attention'; layer: number; heads: number; length: number; weights: Float32Array }
   | { type: 'error'; message: string };

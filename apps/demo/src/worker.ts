@@ -4,22 +4,19 @@
  */
 import { createDefaultBackendRegistry } from '@rotor/attention-core';
 import type { PositionalEncodingSpec } from '@rotor/core';
-import {
-  createLanguageModel,
-  type LanguageModel,
-  type ModelWeights,
-  parseModelWeights,
-} from '@rotor/decoder-model';
-import { detectTokenizerFormat, loadGgufTokenizer, loadLlama2cTokenizer } from '@rotor/tokenizer';
+import { createLanguageModel, type LanguageModel } from '@rotor/decoder-model';
 import { fetchDefaultModel } from './model-source.js';
-import type { FromWorker, GenerateSettings, ModelFiles, ToWorker } from './protocol.js';
+import { type OpenedModel, openModel } from './open-model.js';
+import type { FromWorker, GenerateSettings, ModelFiles, OpenedFile, ToWorker } from './protocol.js';
 
 const post = (message: FromWorker) => self.postMessage(message);
 
 let current: LanguageModel | undefined;
-let source: { weights: ModelWeights; tokenizerBytes: ArrayBuffer } | undefined;
+let source: OpenedModel | undefined;
 let sourceKey: ModelFiles | undefined;
 let stopRequested: AbortController | undefined;
+/** Prompt and generated ids of the latest generation, for the attention view. */
+let lastSequence: number[] = [];
 
 /** Lets queued messages (such as `stop`) run between tokens; a MessageChannel avoids setTimeout's 4 ms clamp. */
 const channel = new MessageChannel();
@@ -35,29 +32,21 @@ async function load(
   positionalEncoding?: PositionalEncodingSpec,
 ): Promise<void> {
   if (!source || sourceKey !== files) {
-    const bytes =
-      files.kind === 'default'
-        ? await fetchDefaultModel(
+    const opened: OpenedFile[] =
+      files.kind === 'files'
+        ? files.files
+        : await fetchDefaultModel(
             (what) => (loaded, total) => post({ type: 'progress', loaded, total, what }),
-          )
-        : { model: files.model, tokenizer: files.tokenizer };
-    const name = files.kind === 'default' ? 'stories260K.bin' : files.modelName;
-    const weights = parseModelWeights(bytes.model, { source: name });
-    // A GGUF file carries its own vocabulary; other formats need a tokenizer file beside them.
-    const ownVocabulary = detectTokenizerFormat(new Uint8Array(bytes.model)) === 'gguf';
-    const tokenizerBytes = bytes.tokenizer ?? (ownVocabulary ? bytes.model : undefined);
-    if (!tokenizerBytes)
-      throw new Error(`${name}: this model format needs its tokenizer file (tokenizer.bin) opened with it`);
-    source = { weights, tokenizerBytes };
+          ).then(({ model, tokenizer }) => [
+            { name: 'stories260K.bin', bytes: model },
+            { name: 'tok512.bin', bytes: tokenizer },
+          ]);
+    source = openModel(opened);
     sourceKey = files;
   }
   current?.dispose();
   current = undefined;
-  const tokenizerBytes = new Uint8Array(source.tokenizerBytes);
-  const tokenizer =
-    detectTokenizerFormat(tokenizerBytes) === 'gguf'
-      ? loadGgufTokenizer(tokenizerBytes)
-      : loadLlama2cTokenizer(tokenizerBytes, { vocabSize: source.weights.config.vocabSize });
+  const tokenizer = source.tokenizer();
   // A software WebGPU adapter (SwiftShader) is skipped by `auto` but used when picked explicitly.
   const backendRegistry = createDefaultBackendRegistry({ allowSoftwareAdapter: backend === 'webgpu' });
   current = await createLanguageModel(source.weights, tokenizer, {
@@ -92,6 +81,7 @@ async function generate(prompt: string, settings: GenerateSettings): Promise<voi
   const promptDecoder = tokenizer.createStreamDecoder();
   post({ type: 'prompt-tokens', tokens: promptIds.map((id) => ({ id, text: promptDecoder.push(id) })) });
   stopRequested = new AbortController();
+  lastSequence = [...promptIds];
   try {
     for await (const piece of generator.generate(prompt, {
       maxNewTokens: Math.min(settings.maxNewTokens, current.model.maxSequenceLength - promptIds.length),
@@ -103,6 +93,7 @@ async function generate(prompt: string, settings: GenerateSettings): Promise<voi
       signal: stopRequested.signal,
     })) {
       post({ type: 'token', piece: { id: piece.token, text: piece.text } });
+      if (piece.token >= 0) lastSequence.push(piece.token);
       await yieldToEventLoop();
     }
   } catch (error) {
@@ -117,11 +108,29 @@ async function generate(prompt: string, settings: GenerateSettings): Promise<voi
   });
 }
 
+/** Attention probabilities `[H, T, T]` of one layer over the latest prompt and output. */
+async function attention(layer: number): Promise<void> {
+  if (!current || lastSequence.length === 0) return;
+  const ids = lastSequence.slice(0, current.model.maxSequenceLength);
+  const weights = await current.model.attentionWeights(ids, layer);
+  self.postMessage(
+    {
+      type: 'attention',
+      layer,
+      heads: current.model.config.numHeads,
+      length: ids.length,
+      weights,
+    } satisfies FromWorker,
+    { transfer: [weights.buffer] },
+  );
+}
+
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   try {
     if (message.type === 'load') await load(message.files, message.backend, message.positionalEncoding);
     else if (message.type === 'generate') await generate(message.prompt, message.settings);
+    else if (message.type === 'attention') await attention(message.layer);
     else stopRequested?.abort();
   } catch (error) {
     post({ type: 'error', message: error instanceof Error ? error.message : String(error) });

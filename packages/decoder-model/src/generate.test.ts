@@ -50,6 +50,18 @@ describeWithFixtures(
       dispose();
     });
 
+    it('never reuses cache rows that another caller of the model overwrote', async () => {
+      const { generator, model, dispose } = await load();
+      const prompt = 'Once upon a time';
+      const expected = await generator.generateText(prompt, { temperature: 0, maxNewTokens: 30 });
+      // Direct use of the model (evaluation, inspection) rewrites the cache behind the generator's back.
+      await model.forward([1, 300, 301, 302, 303, 304], 0);
+      expect(await generator.generateText(prompt, { temperature: 0, maxNewTokens: 30 })).toBe(expected);
+      expect(generator.lastStats?.cachedTokens).toBe(1);
+      await expect(model.forward([5], 50)).rejects.toThrow(/start: expected at most/);
+      dispose();
+    });
+
     it('aborts mid-stream with a typed error and stays usable', async () => {
       const { generator, dispose } = await load();
       const controller = new AbortController();

@@ -82,8 +82,6 @@ export class TextGenerator {
   private busy = false;
   private readonly logits: Float32Array;
   private readonly nextId = new Int32Array(1);
-  /** Tokens whose keys and values the model's cache holds, at positions `[0, cached.length)`. */
-  private readonly cached: number[] = [];
   /** The context (prompt and generated tokens) at the end of the latest generation. */
   private lastContext: number[] = [];
 
@@ -263,28 +261,16 @@ export class TextGenerator {
     reuse: boolean,
     report: (cached: number) => void,
   ): Promise<Float32Array> {
-    let common = 0;
-    if (reuse) {
-      const limit = Math.min(this.cached.length, ids.length - 1);
-      while (common < limit && this.cached[common] === ids[common]) common++;
-    }
+    // All but the last token at most: its logits are needed.
+    const common = reuse ? Math.min(this.model.cachedPrefixLength(ids), ids.length - 1) : 0;
     report(common);
-    // Rows past `common` are about to be overwritten: forget them first, so a failure mid-way
-    // leaves the bookkeeping on the safe side.
-    this.cached.length = common;
-    const fresh = ids.slice(common);
-    const logits = await this.model.forward(fresh, common, this.logits);
-    this.cached.push(...fresh);
-    return logits;
+    return this.model.forward(common === 0 ? ids : ids.slice(common), common, this.logits);
   }
 
   /** Feeds one token at `position` (the cache holds `[0, position)`). */
   private async step(token: number, position: number): Promise<Float32Array> {
-    this.cached.length = position;
     this.nextId[0] = token;
-    const logits = await this.model.forward(this.nextId, position, this.logits);
-    this.cached.push(token);
-    return logits;
+    return this.model.forward(this.nextId, position, this.logits);
   }
 }
 

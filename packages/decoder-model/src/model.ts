@@ -38,6 +38,7 @@ import {
   type TensorHandle,
   UnsupportedError,
 } from '@rotor/core';
+import { scoreBiasAt } from '@rotor/positional-encodings';
 import { kvDim, queryDim, validateModelConfig } from './config.js';
 import {
   type ModelWeights,
@@ -130,6 +131,9 @@ export class DecoderModel {
   private readonly lastIndex = new Int32Array(1);
   private readonly owned: TensorHandle[] = [];
   private disposed = false;
+  /** Token ids whose keys and values the cache holds, at positions `[0, cachedLength)`. */
+  private readonly cachedIds: Int32Array;
+  private cachedLength = 0;
 
   private constructor(weights: ModelWeights, options: DecoderModelOptions) {
     const config = validateModelConfig(weights.config);
@@ -145,6 +149,7 @@ export class DecoderModel {
       );
     }
     this.maxSequenceLength = capacity;
+    this.cachedIds = new Int32Array(capacity);
     const { modelDim: D, hiddenDim: F, vocabSize: V, numLayers } = config;
     const Q = queryDim(config);
     const KV = kvDim(config);
@@ -288,6 +293,13 @@ export class DecoderModel {
         );
       }
     }
+    if (start > this.cachedLength) {
+      throw new InvalidArgumentError(
+        `model.forward: start: expected at most ${this.cachedLength} (the tokens the cache holds), found ${start}`,
+      );
+    }
+    // Rows from `start` on are overwritten: forget them first, so a failure leaves the record safe.
+    this.cachedLength = start;
     let done = 0;
     let rows = 0;
     while (done < count) {
@@ -296,11 +308,25 @@ export class DecoderModel {
       this.layersForward(rows === 1 ? this.single : this.viewRows(rows), chunk, start + done);
       done += rows;
     }
+    for (let i = 0; i < count; i++) this.cachedIds[start + i] = ids[i];
+    this.cachedLength = start + count;
     return this.classify(rows, logits ?? new Float32Array(V));
   }
 
-  /** The transformer blocks over one chunk of T rows at position p, leaving the final hidden states in `a.x`. */
-  private layersForward(a: Activations, ids: ArrayLike<number>, p: number): void {
+  /** How many leading tokens of `ids` the KV cache already holds (their keys and values can be reused). */
+  cachedPrefixLength(ids: ArrayLike<number>): number {
+    const limit = Math.min(this.cachedLength, ids.length);
+    let common = 0;
+    while (common < limit && this.cachedIds[common] === ids[common]) common++;
+    return common;
+  }
+
+  /**
+   * The transformer blocks over one chunk of T rows at position p, leaving the final hidden states
+   * in `a.x`. With `stopAtLayer`, stops once that layer's rotated queries are in `a.q` and its keys
+   * and values in the cache (for {@link attentionWeights}).
+   */
+  private layersForward(a: Activations, ids: ArrayLike<number>, p: number, stopAtLayer = -1): void {
     const { backend: b, config } = this;
     const T = a.rows;
     const attentionAttrs = {
@@ -334,7 +360,8 @@ export class DecoderModel {
     }
 
     const pre = config.normPlacement === 'pre';
-    for (const layer of this.layers) {
+    for (let l = 0; l < this.layers.length; l++) {
+      const layer = this.layers[l];
       // attention input [T, D]: norm(x) before the sub-layer (pre-norm), x itself (post-norm)
       if (pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.xb);
       const input = pre ? a.xb : a.x;
@@ -350,6 +377,7 @@ export class DecoderModel {
       // cache rows [p, p+T) ← k, v; attention [1, T, H*Dh] over cache slots [0, p+T)
       b.run('writeRows', { src: a.k }, { rowOffset: p }, layer.keyCache);
       b.run('writeRows', { src: a.v }, { rowOffset: p }, layer.valueCache);
+      if (l === stopAtLayer) return;
       b.run(
         'attention',
         { q: a.queries, k: layer.keyCache, v: layer.valueCache },
@@ -403,6 +431,64 @@ export class DecoderModel {
     // logits [1, V] = classifier · lastRow
     b.run('matmul', { x: this.lastRow, w: this.classifier }, {}, this.logits);
     return b.read(this.logits, logits);
+  }
+
+  /**
+   * The attention probabilities of `layer` over `ids` at positions `[0, T)`, for inspection:
+   * `[H, T, T]`, row `i` of head `h` holding the weights query `i` gives keys `0..i` (zeros after).
+   * It recomputes the blocks up to `layer` in the model's own cache, so the cache's record is
+   * reset and the next generation prefills afresh.
+   */
+  async attentionWeights(ids: ArrayLike<number>, layer: number): Promise<Float32Array> {
+    this.checkUsable();
+    const { numHeads: H, numKvHeads, headDim: Dh, numLayers } = this.config;
+    if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers) {
+      throw new InvalidArgumentError(
+        `model.attentionWeights: layer: expected an integer in [0, ${numLayers}), found ${layer}`,
+      );
+    }
+    const T = ids.length;
+    if (T === 0 || T > this.maxSequenceLength) {
+      throw new InvalidArgumentError(
+        `model.attentionWeights: expected 1 to ${this.maxSequenceLength} token ids, found ${T}`,
+      );
+    }
+    this.cachedLength = 0;
+    const Q = queryDim(this.config);
+    const KV = kvDim(this.config);
+    // queries [T, H*Dh] of `layer`, rotated, gathered chunk by chunk
+    const queries = new Float32Array(T * Q);
+    for (let done = 0; done < T; ) {
+      const rows = Math.min(this.full.rows, T - done);
+      const a = this.viewRows(rows);
+      this.layersForward(a, Array.prototype.slice.call(ids, done, done + rows), done, layer);
+      queries.set((await this.backend.read(a.q)).subarray(0, rows * Q), done * Q);
+      done += rows;
+    }
+    // keys [S, Hkv*Dh] of `layer`; rows [0, T) are this sequence's
+    const keys = await this.backend.read(this.layers[layer].keyCache);
+    const group = H / numKvHeads;
+    const weights = new Float32Array(H * T * T); // [H, T, T]
+    const scores = new Float64Array(T);
+    for (let h = 0; h < H; h++) {
+      const kvHead = Math.floor(h / group);
+      for (let i = 0; i < T; i++) {
+        let max = Number.NEGATIVE_INFINITY;
+        for (let j = 0; j <= i; j++) {
+          let dot = 0;
+          for (let d = 0; d < Dh; d++) dot += queries[i * Q + h * Dh + d] * keys[j * KV + kvHead * Dh + d];
+          scores[j] = dot * this.attentionScale + (this.scoreBias ? scoreBiasAt(this.scoreBias, h, i, j) : 0);
+          max = Math.max(max, scores[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j <= i; j++) {
+          scores[j] = Math.exp(scores[j] - max);
+          sum += scores[j];
+        }
+        for (let j = 0; j <= i; j++) weights[(h * T + i) * T + j] = scores[j] / sum;
+      }
+    }
+    return weights;
   }
 
   /** Releases every backend tensor the model owns. The backend itself stays alive. */
