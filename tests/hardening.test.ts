@@ -2,6 +2,7 @@
  * Hostile text and long, interrupted and concurrent runs on a real model: defined behaviour,
  * typed errors, no leaks, never wrong tokens.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +12,44 @@ import { createDefaultBackendRegistry, type WebGpuBackend } from '@rotor/attenti
 import { createNodeGpu } from '@rotor/attention-core/node';
 import { isRotorError } from '@rotor/core';
 import { loadLanguageModelFile } from '@rotor/decoder-model/node';
-import { describeWithFixtures, expectOneLineError, fixturePath, runRotor } from '@rotor-internal/testing';
+import {
+  describeWithFixtures,
+  expectOneLineError,
+  fixturePath,
+  type RotorRun,
+  rotorBin,
+  runRotor,
+} from '@rotor-internal/testing';
 import { expect, it } from 'vitest';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 const MODEL = 'stories260K/stories260K.bin';
+
+/** Runs the CLI under python3, which reports the child's peak resident memory (getrusage). */
+function runMeasured(args: string[]): { run: RotorRun; maxRssBytes: number } {
+  const script =
+    'import resource, subprocess, sys\n' +
+    'r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n' +
+    'sys.stdout.write(r.stdout); sys.stderr.write(r.stderr)\n' +
+    'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n' +
+    'sys.exit(r.returncode)';
+  const result = spawnSync('python3', ['-c', script, 'node', rotorBin, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const lines = result.stderr.trimEnd().split('\n');
+  const maxRssKiB = Number(lines.pop());
+  return {
+    run: {
+      status: result.status,
+      stdout: result.stdout,
+      stderr: lines.length ? `${lines.join('\n')}\n` : '',
+    },
+    maxRssBytes: maxRssKiB * 1024,
+  };
+}
 const TOKENIZER = 'stories260K/tok512.bin';
 const load = (backend = 'wasm') =>
   loadLanguageModelFile(fixturePath(MODEL), { tokenizerPath: fixturePath(TOKENIZER), backend });
@@ -126,6 +158,57 @@ describeWithFixtures('hardening on stories260K', [MODEL, TOKENIZER, 'stories260K
     expect(isRotorError(error, 'DEVICE_LOST'), String(error)).toBe(true);
     expect(tokens).toEqual(expectedTokens.slice(0, tokens.length));
   }, 120_000);
+
+  it('rotor generate exits fast, in one line and in modest memory on hostile model and tokenizer files', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'rotor-hostile-'));
+    const checkpoint = readFileSync(fixturePath(MODEL));
+    const tokenizer = readFileSync(fixturePath(TOKENIZER));
+    const gguf = readFileSync(fixturePath('stories260K/stories260K.gguf'));
+    const withInt32 = (bytes: Uint8Array, offset: number, value: number) => {
+      const copy = bytes.slice();
+      new DataView(copy.buffer).setInt32(offset, value, true);
+      return copy;
+    };
+    const flipped = (bytes: Uint8Array) => bytes.map((b, i) => (i % 997 === 13 ? b ^ 0xff : b));
+    const cases: [string, Uint8Array, 'model' | 'tokenizer'][] = [
+      ['negative-layers.bin', withInt32(checkpoint, 8, -5), 'model'],
+      ['huge-vocab.bin', withInt32(checkpoint, 20, 0x7fffffff), 'model'],
+      ['flipped.gguf', flipped(gguf), 'model'],
+      [
+        'huge-dims.gguf',
+        (() => {
+          const copy = gguf.slice();
+          for (let i = 24; i + 8 < 4096; i += 64) new DataView(copy.buffer).setUint32(i, 0xfffffff0, true);
+          return copy;
+        })(),
+        'model',
+      ],
+      ['negative-length.tok', withInt32(tokenizer, 8, -100), 'tokenizer'],
+      ['huge-max-length.tok', withInt32(tokenizer, 0, 0x7fffffff), 'tokenizer'],
+      ['flipped.tok', flipped(tokenizer), 'tokenizer'],
+    ];
+    for (const [name, bytes, kind] of cases) {
+      const path = join(directory, name);
+      writeFileSync(path, bytes);
+      const args =
+        kind === 'model'
+          ? ['--model', path, '--tokenizer', fixturePath(TOKENIZER)]
+          : ['--model', fixturePath(MODEL), '--tokenizer', path];
+      const start = performance.now();
+      const { run, maxRssBytes } = runMeasured([
+        'generate',
+        ...args,
+        '--prompt',
+        'x',
+        '--max-new-tokens',
+        '5',
+      ]);
+      // A flipped-byte file may still load and generate: then it must simply succeed.
+      if (run.status !== 0) expectOneLineError(run, 1, /./);
+      expect(performance.now() - start, name).toBeLessThan(30_000);
+      expect(maxRssBytes, name).toBeLessThan(400 * 2 ** 20);
+    }
+  });
 
   it('rotor generate exits in one line on hostile GGUF files', () => {
     const directory = mkdtempSync(join(tmpdir(), 'rotor-hostile-'));
