@@ -230,18 +230,31 @@ describeWithFixtures(
     });
 
     it('stops a long generation', async () => {
+      // Greedy stories260K does not end early, and the reference backend is slow enough (a few
+      // hundred tokens/s) that 500 tokens take well over a second: time to press stop mid-way.
+      await page.getByTestId('backend').selectOption('reference');
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-testid=backend-status]')?.getAttribute('data-backend') ===
+          'reference',
+      );
+      await waitUntilReady();
       await page.getByTestId('prompt').fill('Once upon a time');
-      await page.getByTestId('temperature').fill('1');
+      await page.getByTestId('temperature').fill('0');
       await page.locator('#max-tokens').fill('500');
       await page.getByTestId('generate').click();
       await page.waitForFunction(
-        () => (document.querySelector('[data-testid=output]')?.textContent ?? '').length > 40,
+        () =>
+          (document.querySelector('[data-testid=output]')?.textContent ?? '').length >
+          'Once upon a time'.length + 5,
       );
-      await page.getByTestId('stop').click();
+      await page.getByTestId('stop').click({ timeout: 5_000 });
       await page.waitForFunction(
         () => document.querySelector('[data-testid=output]')?.getAttribute('data-state') === 'done',
         null,
-        { timeout: 10_000 },
+        {
+          timeout: 10_000,
+        },
       );
       const spans = await page.locator('[data-testid=tokens] span').count();
       expect(spans).toBeLessThan(400);
