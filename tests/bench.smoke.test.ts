@@ -25,7 +25,8 @@ describe('pnpm bench --quick', () => {
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.machine).toMatchObject({ cores: expect.any(Number), backends: expect.any(Array) });
     const suites = new Set(report.results.map((r: { suite: string }) => r.suite));
-    for (const suite of ['kernels', 'tokenizer', 'end-to-end', 'scaling']) expect(suites).toContain(suite);
+    for (const suite of ['kernels', 'tokenizer', 'end-to-end', 'scaling', 'positions'])
+      expect(suites).toContain(suite);
     for (const r of report.results) {
       expect(r).toMatchObject({
         suite: expect.any(String),

@@ -27,25 +27,51 @@ export function barChart(title: string, results: BenchResult[], unit: string): P
   });
 }
 
-/** Lines of `value` against a numeric x read from each result's name, one per backend. */
+/** Options of {@link lineChart}. */
+export interface LineChartOptions {
+  /** The line each result belongs to; default its backend. */
+  series?: (r: BenchResult) => string;
+  /** Legend title of the lines; default `backend`. */
+  seriesTitle?: string;
+  /** A base-2 logarithmic x axis, for sizes that double. */
+  logX?: boolean;
+  /** A logarithmic y axis, for values spanning orders of magnitude. */
+  logY?: boolean;
+}
+
+/** Lines of `value` against a numeric x read from each result's name, one per backend (or series). */
 export function lineChart(
   title: string,
   results: BenchResult[],
   x: (r: BenchResult) => number,
   xTitle: string,
   unit: string,
+  { series = (r) => r.backend, seriesTitle = 'backend', logX = false, logY = false }: LineChartOptions = {},
 ): Promise<string> {
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
     width: 520,
     height: 260,
-    data: { values: results.map((r) => ({ x: x(r), backend: r.backend, value: r.value })) },
+    data: { values: results.map((r) => ({ x: x(r), series: series(r), value: r.value })) },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle },
-      y: { field: 'value', type: 'quantitative', title: unit },
-      color: { field: 'backend', type: 'nominal' },
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: xTitle,
+        // Ticks at the measured sizes: a base-2 log axis otherwise labels round decimals.
+        ...(logX
+          ? { scale: { type: 'log' as const, base: 2 }, axis: { values: [...new Set(results.map(x))] } }
+          : {}),
+      },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: unit,
+        ...(logY ? { scale: { type: 'log' as const } } : {}),
+      },
+      color: { field: 'series', type: 'nominal', title: seriesTitle, sort: null },
     },
   });
 }

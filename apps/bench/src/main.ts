@@ -16,10 +16,11 @@ import type { BenchReport, BenchResult } from './results.js';
 import type { Suite, SuiteContext } from './suite.js';
 import { endToEndSuite } from './suites/end-to-end.js';
 import { kernelsSuite } from './suites/kernels.js';
+import { positionsSuite } from './suites/positions.js';
 import { scalingSuite } from './suites/scaling.js';
 import { tokenizerSuite } from './suites/tokenizer.js';
 
-const SUITES: Suite[] = [kernelsSuite, tokenizerSuite, endToEndSuite, scalingSuite];
+const SUITES: Suite[] = [kernelsSuite, tokenizerSuite, endToEndSuite, scalingSuite, positionsSuite];
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const options = new Command('rotor-bench')

@@ -66,6 +66,24 @@ export async function writeReport(report: BenchReport, directory: string): Promi
       ),
     ]);
   }
+  if (of('positions', 'perplexity').length) {
+    charts.push([
+      'positions-perplexity.svg',
+      lineChart(
+        'stories260K (trained on 512 positions): perplexity against context length',
+        of('positions', 'perplexity'),
+        (r) => Number(r.name.split(' ').at(-1)),
+        'context length (tokens)',
+        'perplexity (log scale)',
+        {
+          series: (r) => r.name.slice(0, r.name.lastIndexOf(', context')),
+          seriesTitle: 'positions',
+          logX: true,
+          logY: true,
+        },
+      ),
+    ]);
+  }
   for (const [file, svg] of charts) await writeFile(join(directory, file), await svg);
 
   const machine = report.machine;

@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { generateCommand } from './commands/generate.js';
+import { perplexityCommand } from './commands/perplexity.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { parseNumber, reportError, UsageError } from './errors.js';
 
@@ -90,6 +91,31 @@ program
   )
   .option('--stats <format>', 'print statistics on stderr as one line of JSON ("json")')
   .action(generateCommand);
+
+program
+  .command('perplexity')
+  .description(
+    'Sliding-window perplexity of a text file; stdout carries one line of JSON {tokens, scored_tokens, mean_nll, perplexity}.',
+  )
+  .option('--model <path>', 'model file or Hugging Face folder, as for generate; default: stories260K')
+  .option('--tokenizer <path>', 'tokenizer file, as for generate')
+  .requiredOption('--file <path>', 'UTF-8 text to score')
+  .option(
+    '--context <n>',
+    "tokens per window (default: the model's context; longer sizes the KV cache to match)",
+    number('--context', { integer: true, min: 2 }),
+  )
+  .option(
+    '--stride <n>',
+    'tokens between window starts, at most the context (default: half the context)',
+    number('--stride', { integer: true, min: 1 }),
+  )
+  .option('--backend <name>', 'reference | wasm | webgpu | auto', 'auto')
+  .option(
+    '--positional-encoding <json>',
+    'replace the model\'s positional encoding, e.g. \'{"type":"rope","scaling":{"type":"yarn","factor":4}}\'',
+  )
+  .action(perplexityCommand);
 
 program
   .command('tokenize')

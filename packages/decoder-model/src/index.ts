@@ -5,6 +5,7 @@ export {
   renderChatTemplate,
 } from './chat-template.js';
 export { kvDim, MAX_DIMENSION, queryDim, validateModelConfig } from './config.js';
+export { type EvaluateOptions, type EvaluationResult, evaluate } from './evaluate.js';
 export { type GgufWriteOptions, serializeGguf } from './export/gguf.js';
 export { exportOnnx, type OnnxExportForm, type OnnxExportOptions } from './export/onnx.js';
 export {

@@ -109,7 +109,8 @@ export async function generateCommand(options: GenerateCommandOptions): Promise<
   }
 }
 
-function parseSpec(raw: string | undefined): PositionalEncodingSpec | undefined {
+/** Parses `--positional-encoding` JSON into a spec, or throws a {@link UsageError}. */
+export function parseSpec(raw: string | undefined): PositionalEncodingSpec | undefined {
   if (raw === undefined) return undefined;
   let spec: unknown;
   try {
@@ -140,7 +141,7 @@ function round(value: number): number {
  * The backends this command can use. WebGPU comes from Dawn (npm `webgpu`) when it loads; a
  * software adapter (SwiftShader) is used only when WebGPU was asked for by name.
  */
-async function backendRegistry(backend: string): Promise<BackendRegistry> {
+export async function backendRegistry(backend: string): Promise<BackendRegistry> {
   const gpu =
     backend === 'webgpu' || backend === 'auto' ? await createNodeGpu().catch(() => undefined) : undefined;
   return createDefaultBackendRegistry({ gpu, allowSoftwareAdapter: backend === 'webgpu' });
