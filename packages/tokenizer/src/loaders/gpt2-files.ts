@@ -7,6 +7,7 @@ import { FormatError, InvalidArgumentError, mismatch, UnsupportedError } from '@
 import { byteLevelDecoder } from '../decoders/from-json.js';
 import type { PieceModel } from '../models/from-json.js';
 import { ScoreBpeModel } from '../models/score-bpe.js';
+import { WordCache } from '../models/word-cache.js';
 import { NO_POST_PROCESSING } from '../post-processors/from-json.js';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
 import {
@@ -109,6 +110,7 @@ class TiktokenPieceModel implements PieceModel {
   readonly unknownToken = undefined;
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly bpe: ScoreBpeModel;
+  private readonly wordCache = new WordCache();
 
   constructor(
     readonly vocabulary: ReadonlyMap<string, number>,
@@ -127,9 +129,12 @@ class TiktokenPieceModel implements PieceModel {
       ids.push(whole);
       return;
     }
+    if (this.wordCache.appendTo(spelled, ids)) return;
+    const first = ids.length;
     const symbols: number[] = [];
     for (const cp of cps) symbols.push(this.byteIds[CHAR_TO_BYTE[cp]]);
     for (const id of this.bpe.merge(symbols)) ids.push(id);
+    this.wordCache.remember(spelled, ids, first);
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../loaders/json-fields.js';
 import { codePointsToString, writeUtf8 } from '../unicode/code-points.js';
 import { type MergeRule, RankBpeModel } from './rank-bpe.js';
+import { WordCache } from './word-cache.js';
 import { WordPieceModel } from './word-piece.js';
 
 /** A model over pre-tokenized pieces. */
@@ -46,6 +47,7 @@ export class BpePieceModel implements PieceModel {
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly unknownId: number;
   private symbols = new Int32Array(1024);
+  private readonly wordCache = new WordCache();
 
   /**
    * @throws FormatError when a merge names a token missing from the vocabulary.
@@ -65,9 +67,17 @@ export class BpePieceModel implements PieceModel {
   }
 
   tokenize(cps: Uint32Array, ids: number[]): void {
+    const word = spell(cps);
+    if (this.wordCache.appendTo(word, ids)) return;
+    const first = ids.length;
+    this.tokenizeUncached(word, cps, ids);
+    this.wordCache.remember(word, ids, first);
+  }
+
+  private tokenizeUncached(word: string, cps: Uint32Array, ids: number[]): void {
     const { options } = this;
     if (options.ignoreMerges) {
-      const whole = this.vocabulary.get(codePointsToString(cps));
+      const whole = this.vocabulary.get(word);
       if (whole !== undefined) {
         ids.push(whole);
         return;
@@ -111,6 +121,16 @@ export class BpePieceModel implements PieceModel {
     }
     return id;
   }
+}
+
+/** The string of a piece's code points (pieces are short, so a plain loop beats spreading). */
+function spell(cps: Uint32Array): string {
+  let text = '';
+  for (let i = 0; i < cps.length; i++) {
+    const cp = cps[i];
+    text += cp < 0x10000 ? String.fromCharCode(cp) : String.fromCodePoint(cp);
+  }
+  return text;
 }
 
 /** Hugging Face `WordPiece` over pieces. */

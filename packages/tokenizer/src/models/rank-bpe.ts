@@ -1,9 +1,10 @@
 /**
  * Rank-driven BPE, the model of byte-level vocabularies (GPT-2, Llama 3, Qwen2, ...) and of
  * Hugging Face `BPE` models: merges are ordered pairs of tokens; repeatedly the pair with the
- * lowest rank (earliest merge), leftmost on ties, is replaced by its merged token. A priority
- * queue over a linked list of symbols makes a word of n symbols O(n log n), so a very long
- * word costs no more than its length warrants.
+ * lowest rank (earliest merge), leftmost on ties, is replaced by its merged token. Short words
+ * (nearly all of them) use a linear scan over one array of pair ranks, as tiktoken does; longer
+ * ones a priority queue over a linked list of symbols, O(n log n), so a very long word costs no
+ * more than its length warrants.
  */
 import { FormatError, mismatch } from '@rotor/core';
 
@@ -12,6 +13,10 @@ export type MergeRule = readonly [left: string, right: string];
 
 /** Words up to this many symbols reuse the model's scratch arrays. */
 const SCRATCH_SYMBOLS = 1024;
+/** Words up to this many symbols take the quadratic linear scan, cheaper than a heap when short. */
+const LINEAR_SCAN_SYMBOLS = 32;
+/** Rank of a pair that has no merge: above every real rank. */
+const NO_MERGE = 0x7fffffff;
 
 /** A BPE merge table over token ids. */
 export class RankBpeModel {
@@ -59,6 +64,7 @@ export class RankBpeModel {
   /** Merges `symbols[0, count)` in place; returns the new count. */
   merge(symbols: Int32Array, count: number): number {
     if (count < 2) return count;
+    if (count <= LINEAR_SCAN_SYMBOLS) return this.mergeShort(symbols, count);
     const scratch = count <= SCRATCH_SYMBOLS ? this.scratch : new MergeScratch(count);
     const { next, previous, heapRank, heapLeft, heapRight, heapLeftId, heapRightId } = scratch;
     for (let i = 0; i < count; i++) {
@@ -134,6 +140,36 @@ export class RankBpeModel {
     let out = 0;
     for (let slot = 0; slot !== -1; slot = next[slot]) symbols[out++] = symbols[slot];
     return out;
+  }
+
+  /** {@link merge} for a short word: `ranks[i]` is the rank of pair (i, i + 1), rescanned per merge. */
+  private mergeShort(symbols: Int32Array, count: number): number {
+    const ranks = this.scratch.heapRank;
+    for (let i = 0; i + 1 < count; i++) ranks[i] = this.rankOf(symbols[i], symbols[i + 1]);
+    for (;;) {
+      let best = NO_MERGE;
+      let at = -1;
+      // Strictly lower keeps the leftmost of equal ranks.
+      for (let i = 0; i + 1 < count; i++) {
+        if (ranks[i] < best) {
+          best = ranks[i];
+          at = i;
+        }
+      }
+      if (at < 0) return count;
+      symbols[at] = this.mergedIds[best];
+      count--;
+      for (let i = at + 1; i < count; i++) {
+        symbols[i] = symbols[i + 1];
+        ranks[i] = ranks[i + 1];
+      }
+      if (at > 0) ranks[at - 1] = this.rankOf(symbols[at - 1], symbols[at]);
+      if (at + 1 < count) ranks[at] = this.rankOf(symbols[at], symbols[at + 1]);
+    }
+  }
+
+  private rankOf(left: number, right: number): number {
+    return this.pairRanks.get(left * this.stride + right) ?? NO_MERGE;
   }
 }
 

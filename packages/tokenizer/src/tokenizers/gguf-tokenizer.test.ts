@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { FormatError, InvalidArgumentError, UnsupportedError } from '@rotor/core';
 import { describeWithFixtures, fixturePath } from '@rotor-internal/testing';
 import fc from 'fast-check';
+import { get_encoding } from 'tiktoken';
 import { describe, expect, it } from 'vitest';
 import { loadGgufTokenizer } from '../loaders/gguf.js';
 import { buildGguf, type TestValue } from '../test-utils/gguf-file.js';
@@ -22,6 +23,43 @@ describeWithFixtures('GgufTokenizer on llama.cpp vocabularies', [GPT2, SPM, BERT
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('gives tiktoken’s ids for text whose words repeat (word cache hits and misses)', () => {
+    const words = [
+      ' the',
+      ' cat',
+      'Cat',
+      ' 😁',
+      '日本語',
+      ' 12345',
+      '\n\n',
+      '  ',
+      "'s",
+      ' çà',
+      '!!',
+      ' tokenization',
+    ];
+    const tiktoken = get_encoding('gpt2');
+    try {
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom(...words), { maxLength: 60 }), (parts) => {
+          const text = parts.join('');
+          const expected = Array.from(tiktoken.encode(text));
+          expect(gpt2.encode(text)).toEqual(expected);
+          expect(gpt2.encode(text)).toEqual(expected);
+        }),
+        { numRuns: 200 },
+      );
+    } finally {
+      tiktoken.free();
+    }
+  });
+
+  it('encodes a lone surrogate as U+FFFD, cached or not', () => {
+    const replaced = gpt2.encode('\ufffdx \ufffdx');
+    expect(gpt2.encode('\ud800x \ud800x')).toEqual(replaced);
+    expect(gpt2.encode('\ud800x \ud800x')).toEqual(replaced);
   });
 
   it('round-trips SentencePiece text and drops the dummy prefix', () => {

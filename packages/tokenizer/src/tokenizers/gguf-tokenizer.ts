@@ -16,6 +16,7 @@ import { ByteSink, decodeUtf8Lossy } from '../bytes.js';
 import { createByteStreamDecoder } from '../decoders/byte-stream-decoder.js';
 import type { RankBpeModel } from '../models/rank-bpe.js';
 import type { ScoreBpeModel } from '../models/score-bpe.js';
+import { WordCache } from '../models/word-cache.js';
 import type { WordPieceModel } from '../models/word-piece.js';
 import { normalizeBert } from '../normalizers/bert-normalizer.js';
 import { splitBertWords } from '../pre-tokenizers/bert-pre-tokenizer.js';
@@ -117,6 +118,7 @@ export class GgufTokenizer implements Tokenizer {
   /** Id of each byte: `<0xNN>` for `llama`, the byte-alphabet character for `gpt2`; -1 when absent. */
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly scratch = new Int32Array(4096);
+  private readonly wordCache = new WordCache();
 
   constructor(data: GgufTokenizerData) {
     this.data = data;
@@ -263,7 +265,7 @@ export class GgufTokenizer implements Tokenizer {
       prefixed = model.addSpacePrefix && afterSpecial;
       this.encodeLlama(cps, prefixed, model.model, ids);
     } else {
-      this.encodeGpt2(cps, model, ids);
+      this.encodeGpt2(text, start, cps, model, ids);
     }
     if (offsets !== undefined) this.byteOffsets(cps, units!, start, prefixed, ids, first, offsets);
   }
@@ -297,7 +299,10 @@ export class GgufTokenizer implements Tokenizer {
     }
   }
 
+  /** `cps` are the code points of `text` from UTF-16 offset `start` on. */
   private encodeGpt2(
+    text: string,
+    start: number,
     cps: Uint32Array,
     model: Extract<GgufTokenizerModel, { kind: 'gpt2' }>,
     ids: number[],
@@ -305,9 +310,20 @@ export class GgufTokenizer implements Tokenizer {
     let pieces: number[] = [0, cps.length];
     for (const rule of model.preset.rules) pieces = applyRule(cps, pieces, rule);
     const bytes = new Uint8Array(4);
+    // Pieces cover the segment in order, so their UTF-16 offsets follow from their lengths.
+    let unitEnd = start;
     for (let p = 0; p < pieces.length; p += 2) {
+      const unitStart = unitEnd;
       let byteCount = 0;
-      for (let i = pieces[p]; i < pieces[p + 1]; i++) byteCount += utf8Length(cps[i]);
+      for (let i = pieces[p]; i < pieces[p + 1]; i++) {
+        const cp = cps[i];
+        byteCount += utf8Length(cp);
+        unitEnd += cp > 0xffff ? 2 : 1;
+      }
+      // The piece's text determines its ids (lone surrogates always become U+FFFD).
+      const word = text.slice(unitStart, unitEnd);
+      if (this.wordCache.appendTo(word, ids)) continue;
+      const first = ids.length;
       const symbols = byteCount <= this.scratch.length ? this.scratch : new Int32Array(byteCount);
       let count = 0;
       let spelled = '';
@@ -320,15 +336,14 @@ export class GgufTokenizer implements Tokenizer {
           if (id >= 0) symbols[count++] = id;
         }
       }
-      if (model.preset.ignoreMerges) {
-        const whole = this.data.tokenIds.get(spelled);
-        if (whole !== undefined) {
-          ids.push(whole);
-          continue;
-        }
+      const whole = model.preset.ignoreMerges ? this.data.tokenIds.get(spelled) : undefined;
+      if (whole !== undefined) {
+        ids.push(whole);
+      } else {
+        count = model.model.merge(symbols, count);
+        for (let i = 0; i < count; i++) ids.push(symbols[i]);
       }
-      count = model.model.merge(symbols, count);
-      for (let i = 0; i < count; i++) ids.push(symbols[i]);
+      this.wordCache.remember(word, ids, first);
     }
   }
 
