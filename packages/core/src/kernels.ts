@@ -89,7 +89,9 @@ export interface KernelSignatures {
   };
   /**
    * Rotates pairs of each head's first `rotaryDim` dimensions by position-dependent angles.
-   * x: `[T, numHeads * headDim]` (row t is at position `positionOffset + t`); cos, sin:
+   * x: `[T, numHeads * headDim]` or `[B, T, numHeads * headDim]` (row t of sequence b is at position
+   * `positionOffset + t - sequenceStarts[b]`, `positionOffset + t` without `sequenceStarts`; rows at
+   * negative positions are left padding and are copied unchanged); cos, sin:
    * `[P, rotaryDim / 2]` tables indexed by absolute position (P > positionOffset + T - 1);
    * out: like x. `interleaved` pairs are `(x[2i], x[2i+1])`; `half-split` pairs are
    * `(x[i], x[i + rotaryDim/2])`. Dimensions past `rotaryDim` are copied unchanged.
@@ -102,6 +104,11 @@ export interface KernelSignatures {
       rotaryDim: number;
       layout: RotaryLayout;
       positionOffset: number;
+      /**
+       * First slot of each sequence's tokens (length `B`): a left-padded batch shifts each
+       * sequence's positions down by its amount of padding.
+       */
+      sequenceStarts?: ArrayLike<number>;
     };
   };
   /**
@@ -119,10 +126,12 @@ export interface KernelSignatures {
    * values); out: `[B, T, H * Dh]`. Query head `h` reads key/value head `floor(h / (H / Hkv))`
    * (grouped-query attention; `H % Hkv === 0`).
    *
-   * Query `t` of sequence `b` sits at position `kvOffset + t`. It attends to key slots
-   * `j < validLengths[b]` (all `kvOffset + T` slots when absent) and, when `causal`, only to
-   * `j <= kvOffset + t`. Scores are `q·k * scale + bias(h, kvOffset + t, j)`; a query row whose
-   * every key is masked yields zeros.
+   * Query `t` of sequence `b` sits at slot `kvOffset + t`. It attends to key slots
+   * `sequenceStarts[b] <= j < validLengths[b]` (from 0, and to all `kvOffset + T` slots, when
+   * absent) and, when `causal`, only to `j <= kvOffset + t`. Slots before `sequenceStarts[b]` are
+   * left padding, slots from `validLengths[b]` on right padding. Scores are
+   * `q·k * scale + bias(h, kvOffset + t, j)` (biases depend only on slot distances, which padding
+   * does not change); a query row whose every key is masked yields zeros.
    */
   attention: {
     inputs: { q: TensorHandle; k: TensorHandle; v: TensorHandle };
@@ -136,6 +145,8 @@ export interface KernelSignatures {
       causal: boolean;
       /** Number of valid key slots per sequence (length `B`); masks padding past each sequence's end. */
       validLengths?: ArrayLike<number>;
+      /** First valid key slot per sequence (length `B`); masks left padding before each sequence. */
+      sequenceStarts?: ArrayLike<number>;
       /** Score scale, default `1 / sqrt(headDim)`. */
       scale?: number;
       /** Optional additive score bias. */

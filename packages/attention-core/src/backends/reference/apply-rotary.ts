@@ -4,7 +4,9 @@
  *
  * Legend:
  *   T       rows per sequence: the second-to-last dimension of x (1 when x is 1-D); row r of the
- *           flattened x sits at position p = positionOffset + (r mod T), so x may be [T, W] or [B, T, W]
+ *           flattened x sits at position p = positionOffset + (r mod T) - s0, so x may be [T, W] or [B, T, W]
+ *   s0      sequenceStarts[floor(r / T)], 0 when absent: left padding of the row's sequence; rows with
+ *           p < 0 are padding and are copied unchanged
  *   W       row width = H * Dh
  *   H, Dh   numHeads, headDim
  *   R       rotaryDim: even, 2 <= R <= Dh; dimensions R..Dh-1 of each head are copied unchanged
@@ -36,6 +38,7 @@ import {
   requireRows,
   resolveTensor,
   shapeMismatch,
+  validateSequenceStarts,
 } from './validate.js';
 
 const KERNEL = 'applyRotary';
@@ -52,6 +55,7 @@ export interface ApplyRotaryPlan {
   readonly R: number;
   readonly layout: RotaryLayout;
   readonly positionOffset: number;
+  readonly sequenceStarts: ArrayLike<number> | undefined;
 }
 
 /**
@@ -113,7 +117,13 @@ export function validateApplyRotary(
       sinShape,
     );
   }
-  return { rows, T, H, Dh, R, layout, positionOffset };
+  const sequenceStarts = validateSequenceStarts(
+    KERNEL,
+    attrs.sequenceStarts,
+    T === 0 ? 0 : rows / T,
+    positionOffset + T,
+  );
+  return { rows, T, H, Dh, R, layout, positionOffset, sequenceStarts };
 }
 
 function computeApplyRotary(
@@ -121,13 +131,19 @@ function computeApplyRotary(
   cos: Float32Array,
   sin: Float32Array,
   out: Float32Array,
-  { rows, T, H, Dh, R, layout, positionOffset }: ApplyRotaryPlan,
+  { rows, T, H, Dh, R, layout, positionOffset, sequenceStarts }: ApplyRotaryPlan,
 ): void {
   const half = R / 2;
   const W = H * Dh;
   const interleaved = layout === 'interleaved';
   for (let r = 0; r < rows; r++) {
-    const table = (positionOffset + (r % T)) * half;
+    const p =
+      positionOffset + (r % T) - (sequenceStarts === undefined ? 0 : sequenceStarts[Math.floor(r / T)]);
+    if (p < 0) {
+      out.set(x.subarray(r * W, (r + 1) * W), r * W);
+      continue;
+    }
+    const table = p * half;
     for (let h = 0; h < H; h++) {
       const base = r * W + h * Dh;
       for (let i = 0; i < half; i++) {

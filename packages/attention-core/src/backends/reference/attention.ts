@@ -13,9 +13,10 @@
  *   out   [B, T, H*Dh], may be q itself, must not overlap k or v
  *   i     absolute position of query t: kvOffset + t
  *   j     key slot, which is also the key's position
+ *   j0    first key slot sequence b reads: sequenceStarts[b] (0 when absent); slots before it are left padding
  *   L     key slots query i reads: j < validLengths[b] (kvOffset + T when absent), and j <= i when causal
- *   score[j] = (q_h · k_{h/G}[j]) * scale + bias(h, i, j), for j < L
- *   out_h    = sum_j softmax(score)[j] * v_{h/G}[j]; zeros when L = 0
+ *   score[j] = (q_h · k_{h/G}[j]) * scale + bias(h, i, j), for j0 <= j < L
+ *   out_h    = sum_j softmax(score)[j] * v_{h/G}[j]; zeros when L <= j0
  *   ALiBi    bias = -slopes[h] * |i - j|
  *   T5       bias = table[bucket(j - i) * H + h] (Raffel et al.; Hugging Face `_relative_position_bucket`)
  *
@@ -43,6 +44,7 @@ import {
   requireRows,
   resolveTensor,
   shapeMismatch,
+  validateSequenceStarts,
 } from './validate.js';
 
 const KERNEL = 'attention';
@@ -61,6 +63,7 @@ export interface AttentionPlan {
   readonly kvOffset: number;
   readonly causal: boolean;
   readonly validLengths: ArrayLike<number> | undefined;
+  readonly sequenceStarts: ArrayLike<number> | undefined;
   readonly scale: number;
   readonly scoreBias: ScoreBiasDescriptor | undefined;
 }
@@ -205,10 +208,24 @@ export function validateAttention(
     );
     for (let b = 0; b < B; b++) requireInteger(KERNEL, `attrs.validLengths[${b}]`, validLengths[b], 0, S);
   }
+  const sequenceStarts = validateSequenceStarts(KERNEL, attrs.sequenceStarts, B, S);
   const scale =
     attrs.scale === undefined ? 1 / Math.sqrt(Dh) : requireFinite(KERNEL, 'attrs.scale', attrs.scale);
   const scoreBias = validateScoreBias(attrs.scoreBias, H, supportedBias);
-  return { B, T, S, H, Hkv, Dh, kvOffset, causal: attrs.causal, validLengths, scale, scoreBias };
+  return {
+    B,
+    T,
+    S,
+    H,
+    Hkv,
+    Dh,
+    kvOffset,
+    causal: attrs.causal,
+    validLengths,
+    sequenceStarts,
+    scale,
+    scoreBias,
+  };
 }
 
 function computeAttention(
@@ -221,7 +238,7 @@ function computeAttention(
   buckets: Int32Array,
   plan: AttentionPlan,
 ): void {
-  const { B, T, S, H, Hkv, Dh, kvOffset, causal, validLengths, scale, scoreBias } = plan;
+  const { B, T, S, H, Hkv, Dh, kvOffset, causal, validLengths, sequenceStarts, scale, scoreBias } = plan;
   const G = H / Hkv;
   const qWidth = H * Dh;
   const kvWidth = Hkv * Dh;
@@ -229,11 +246,12 @@ function computeAttention(
   const t5 = scoreBias?.type === 't5' ? scoreBias : undefined;
   for (let b = 0; b < B; b++) {
     const visible = validLengths === undefined ? kvOffset + T : validLengths[b];
+    const j0 = sequenceStarts === undefined ? 0 : sequenceStarts[b];
     for (let t = 0; t < T; t++) {
       const i = kvOffset + t;
       const L = causal ? Math.min(visible, i + 1) : visible;
       if (t5) {
-        for (let j = 0; j < L; j++) {
+        for (let j = j0; j < L; j++) {
           buckets[j] = t5RelativeBucket(j - i, t5.bidirectional, t5.numBuckets, t5.maxDistance);
         }
       }
@@ -243,7 +261,7 @@ function computeAttention(
         const kvColumn = Math.floor(h / G) * Dh;
 
         let max = Number.NEGATIVE_INFINITY;
-        for (let j = 0; j < L; j++) {
+        for (let j = j0; j < L; j++) {
           const kBase = (b * S + j) * kvWidth + kvColumn;
           let dot = 0;
           for (let d = 0; d < Dh; d++) dot += q[qBase + d] * k[kBase + d];
@@ -259,12 +277,12 @@ function computeAttention(
         }
 
         let total = 0;
-        for (let j = 0; j < L; j++) {
+        for (let j = j0; j < L; j++) {
           scores[j] = Math.exp(scores[j] - max);
           total += scores[j];
         }
         sum.fill(0, 0, Dh);
-        for (let j = 0; j < L; j++) {
+        for (let j = j0; j < L; j++) {
           const weight = scores[j] / total;
           const vBase = (b * S + j) * kvWidth + kvColumn;
           for (let d = 0; d < Dh; d++) sum[d] += weight * v[vBase + d];

@@ -5,7 +5,13 @@
  */
 import type { Shape, TensorHandle } from '@rotor/core';
 import { resolveOwned } from '../shared/memory-checks.js';
-import { described, formatShape, invalidArgument, shapeMismatch } from '../shared/messages.js';
+import {
+  described,
+  formatShape,
+  invalidArgument,
+  requireInteger,
+  shapeMismatch,
+} from '../shared/messages.js';
 import { REFERENCE_BACKEND_NAME, ReferenceTensor } from './reference-tensor.js';
 
 export { requireNoOverlap } from '../shared/memory-checks.js';
@@ -135,6 +141,22 @@ export function requireArrayLike(
     throw invalidArgument(where, `${what}.length`, `${length} (${label})`, found.length);
   }
   return value as ArrayLike<number>;
+}
+
+/**
+ * Checks optional `attrs.sequenceStarts` (left padding per sequence): `B` integers in `[0, limit]`.
+ * Shared by attention and applyRotary, whose contracts use the same attr.
+ */
+export function validateSequenceStarts(
+  where: string,
+  value: unknown,
+  B: number,
+  limit: number,
+): ArrayLike<number> | undefined {
+  if (value === undefined) return undefined;
+  const starts = requireArrayLike(where, 'attrs.sequenceStarts', value, B, 'one per sequence (B)');
+  for (let b = 0; b < B; b++) requireInteger(where, `attrs.sequenceStarts[${b}]`, starts[b], 0, limit);
+  return starts;
 }
 
 /** Dimensions of an element-wise binary kernel (add, mul). */

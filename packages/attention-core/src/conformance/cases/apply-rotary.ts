@@ -130,6 +130,49 @@ export function applyRotaryCases(): ConformanceCase[] {
     }),
   );
 
+  // Left padding: sequence 0 starts at slot 0 (positions 1, 2), sequence 1 at slot 1 (positions 0, 1).
+  const paddedTables = randomTables(new Random('applyRotary sequenceStarts'), 3, 2);
+  const paddedRows = [
+    [1, 2, 3, 4],
+    [-1, 0.5, 2, 0],
+    [0.25, 1, -2, 3],
+    [4, -4, 1, 1],
+  ];
+  const at = (p: number) => ({
+    cos: Array.from(paddedTables.cos.data.subarray(p * 2, p * 2 + 2)),
+    sin: Array.from(paddedTables.sin.data.subarray(p * 2, p * 2 + 2)),
+  });
+  const rotated = (r: number, p: number) =>
+    rotateRow(paddedRows[r], 1, 4, 4, 'half-split', at(p).cos, at(p).sin);
+  cases.push(
+    kernelCase('applyRotary', 'sequenceStarts [0, 1] shift each sequence of [2, 2, 4] to its own positions', {
+      inputs: { x: tensor([2, 2, 4], paddedRows.flat()), ...paddedTables },
+      attrs: {
+        numHeads: 1,
+        headDim: 4,
+        rotaryDim: 4,
+        layout: 'half-split',
+        positionOffset: 1,
+        sequenceStarts: [0, 1],
+      },
+      out: output([2, 2, 4]),
+      expected: [...rotated(0, 1), ...rotated(1, 2), ...rotated(2, 0), ...rotated(3, 1)],
+    }),
+    kernelCase('applyRotary', 'sequenceStarts [2] of T = 3: the two padding rows are copied, in place', {
+      inputs: { x: tensor([1, 3, 4], paddedRows.slice(0, 3).flat()), ...paddedTables },
+      attrs: {
+        numHeads: 1,
+        headDim: 4,
+        rotaryDim: 4,
+        layout: 'half-split',
+        positionOffset: 0,
+        sequenceStarts: [2],
+      },
+      out: inPlace('x'),
+      expected: [...paddedRows[0], ...paddedRows[1], ...rotated(2, 0)],
+    }),
+  );
+
   for (const [layout, H, Dh, R, T, offset, P, alias] of [
     ['interleaved', 4, 16, 16, 3, 5, 10, false],
     ['half-split', 3, 10, 6, 2, 0, 2, false],
@@ -179,6 +222,9 @@ export function applyRotaryCases(): ConformanceCase[] {
     invalid('sin shape differs from cos shape', 'SHAPE_MISMATCH', {}, { sin: tensor([2, 2], [0, 0, 0, 0]) }),
     invalid('unknown layout', 'INVALID_ARGUMENT', { layout: 'sideways' }),
     invalid('negative positionOffset', 'INVALID_ARGUMENT', { positionOffset: -1 }),
+    invalid('sequenceStarts length differs from B', 'INVALID_ARGUMENT', { sequenceStarts: [0, 0] }),
+    invalid('negative sequenceStarts', 'INVALID_ARGUMENT', { sequenceStarts: [-1] }),
+    invalid('sequenceStarts past positionOffset + T', 'INVALID_ARGUMENT', { sequenceStarts: [3] }),
   );
   return cases;
 }

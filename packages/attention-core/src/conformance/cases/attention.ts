@@ -127,6 +127,34 @@ function handCases(): ConformanceCase[] {
     ),
   );
 
+  // Left padding: equal scores (q = 0) make each output the mean of the values it reads.
+  cases.push(
+    hand(
+      'sequenceStarts 1, 0 and 3 (B = 3, decode at slot 2): left padding is masked, all-padding gives zeros',
+      tensor([3, 1, 1], [0, 0, 0]),
+      tensor([3, 3, 1], [5, 5, 5, 5, 5, 5, 5, 5, 5]),
+      tensor([3, 3, 1], [1000, 20, 30, 1, 2, 3, 7, 8, 9]),
+      { ...single, kvOffset: 2, sequenceStarts: [1, 0, 3] },
+      [25, 2, 0],
+    ),
+    hand(
+      'left and right padding together: sequenceStarts 1, validLengths 3 of S = 4 (not causal)',
+      tensor([1, 1, 1], [0]),
+      tensor([1, 4, 1], [100, 0, 0, 100]),
+      tensor([1, 4, 1], [1000, 2, 4, 1000]),
+      { ...single, kvOffset: 3, causal: false, validLengths: [3], sequenceStarts: [1] },
+      [3],
+    ),
+    hand(
+      'left-padded prefill (B = 2, T = 2, sequenceStarts [1, 0]): the padding query row gives zeros',
+      tensor([2, 2, 1], [0, 0, 0, 0]),
+      tensor([2, 2, 1], [0, 0, 0, 0]),
+      tensor([2, 2, 1], [1000, 6, 2, 4]),
+      { ...single, sequenceStarts: [1, 0] },
+      [0, 6, 2, 3],
+    ),
+  );
+
   // Grouped-query heads: kv head g scores [0, ln(g + 2)] and holds values [0, 0] and [10 g + 1, 1].
   for (const [H, Hkv, label] of [
     [8, 4, 'GQA 8 / 4'],
@@ -306,6 +334,7 @@ interface RandomConfig {
   readonly kvOffset: number;
   readonly causal: boolean;
   readonly validLengths?: number[];
+  readonly sequenceStarts?: number[];
   readonly scale?: number;
   readonly bias?: (random: Random, H: number) => ScoreBiasDescriptor;
   readonly range?: number;
@@ -394,6 +423,48 @@ const RANDOM_CONFIGS: readonly RandomConfig[] = [
     scale: 0.3,
   },
   {
+    name: 'left-padded prefill: B 3, T 4, sequenceStarts [0, 2, 4] (lengths 4, 2, 0)',
+    ...{ B: 3, T: 4, S: 4, H: 4, Hkv: 2, Dh: 8, kvOffset: 0, causal: true, sequenceStarts: [0, 2, 4] },
+  },
+  {
+    name: 'left-padded decode: B 4, kvOffset 6, sequenceStarts [0, 1, 6, 7]',
+    ...{ B: 4, T: 1, S: 8, H: 6, Hkv: 2, Dh: 10, kvOffset: 6, causal: true, sequenceStarts: [0, 1, 6, 7] },
+  },
+  {
+    name: 'left and right padding mixed: sequenceStarts [2, 0, 1], validLengths [5, 3, 6]',
+    ...{
+      B: 3,
+      T: 2,
+      S: 6,
+      H: 2,
+      Hkv: 1,
+      Dh: 6,
+      kvOffset: 3,
+      causal: true,
+      sequenceStarts: [2, 0, 1],
+      validLengths: [5, 3, 6],
+    },
+  },
+  {
+    name: 'left padding with ALiBi (bias from slot distance), GQA 4/2',
+    ...{ B: 2, T: 2, S: 6, H: 4, Hkv: 2, Dh: 6, kvOffset: 4, causal: true, sequenceStarts: [3, 1] },
+    bias: (_random, H) => ({
+      type: 'alibi',
+      slopes: Float32Array.from({ length: H }, (_, h) => 2 ** ((-8 * (h + 1)) / H)),
+    }),
+  },
+  {
+    name: 'left padding with T5 causal buckets',
+    ...{ B: 2, T: 3, S: 24, H: 2, Hkv: 2, Dh: 4, kvOffset: 21, causal: true, sequenceStarts: [5, 0] },
+    bias: (random, H) => ({
+      type: 't5',
+      numBuckets: 8,
+      maxDistance: 16,
+      bidirectional: false,
+      table: random.tensor([8 * H], -2, 2).data as Float32Array,
+    }),
+  },
+  {
     name: 'out is q, Dh 10, B 2',
     ...{ B: 2, T: 2, S: 5, H: 4, Hkv: 2, Dh: 10, kvOffset: 2, causal: true, inPlace: true },
   },
@@ -416,6 +487,7 @@ function randomCases(): ConformanceCase[] {
         kvOffset: c.kvOffset,
         causal: c.causal,
         ...(c.validLengths ? { validLengths: c.validLengths } : {}),
+        ...(c.sequenceStarts ? { sequenceStarts: c.sequenceStarts } : {}),
         ...(c.scale !== undefined ? { scale: c.scale } : {}),
         ...(c.bias ? { scoreBias: c.bias(random, c.H) } : {}),
       },
@@ -454,6 +526,10 @@ function invalidCases(): ConformanceCase[] {
     invalid('validLengths above S', 'INVALID_ARGUMENT', { validLengths: [5] }),
     invalid('negative validLengths', 'INVALID_ARGUMENT', { validLengths: [-1] }),
     invalid('non-integer validLengths', 'INVALID_ARGUMENT', { validLengths: [1.5] }),
+    invalid('sequenceStarts length differs from B', 'INVALID_ARGUMENT', { sequenceStarts: [0, 0] }),
+    invalid('sequenceStarts above S', 'INVALID_ARGUMENT', { sequenceStarts: [5] }),
+    invalid('negative sequenceStarts', 'INVALID_ARGUMENT', { sequenceStarts: [-1] }),
+    invalid('non-integer sequenceStarts', 'INVALID_ARGUMENT', { sequenceStarts: [0.5] }),
     invalid('causal missing', 'INVALID_ARGUMENT', { causal: undefined }),
     invalid('NaN scale', 'INVALID_ARGUMENT', { scale: Number.NaN }),
     invalid('ALiBi slopes length differs from numHeads', 'INVALID_ARGUMENT', {
