@@ -18,6 +18,7 @@ export {
 export type { WasmWorker, WasmWorkerFactory } from './backends/wasm/thread-pool.js';
 export { createWasmBackend, type WasmBackendOptions, wasmBackend } from './backends/wasm/wasm-backend.js';
 export {
+  type GpuKernelLimits,
   WEBGPU_F32_TOLERANCE,
   type WebGpuBackend,
   type WebGpuBackendOptions,

@@ -5,7 +5,10 @@
  *
  * Legend:
  *   T       rows per sequence: the second-to-last dimension of x (1 when x is 1-D); row r sits at
- *           position p = positionOffset + (r mod T)
+ *           position p = positionOffset + (r mod T) - s0
+ *   s0      sequenceStarts[floor(r / T)] (0 when absent): the sequence's left padding; rows with p < 0
+ *           are padding and are copied unchanged
+ *   aux     s0 of each sequence (B = rows / T words)
  *   W       row width = H * Dh
  *   H, Dh   numHeads, headDim
  *   R       rotaryDim: even, 2 <= R <= Dh
@@ -37,8 +40,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let h = head % params.H;
   let r = head / params.H;
   let base = r * params.H * params.Dh + h * params.Dh;
-  if (k < pairs) {
-    let table = (params.position_offset + r % params.T) * pairs + k;
+  let start = aux[r / params.T];
+  let unshifted = params.position_offset + r % params.T;
+  if (k < pairs && unshifted >= start) {
+    let table = (unshifted - start) * pairs + k;
     let c = cos_table_at(table);
     let s = sin_table_at(table);
     var first = base + k;
@@ -51,6 +56,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     let b = x_at(second);
     out[first] = a * c - b * s;
     out[second] = a * s + b * c;
+  } else if (k < pairs) {
+    var first = base + k;
+    var second = first + pairs;
+    if (params.interleaved != 0u) {
+      first = base + 2u * k;
+      second = first + 1u;
+    }
+    out[first] = x_at(first);
+    out[second] = x_at(second);
   } else {
     let d = base + params.R + k - pairs;
     out[d] = x_at(d);
@@ -63,16 +77,27 @@ export const applyRotary: GpuKernel<'applyRotary'> = (context, inputs, attrs, ou
   const cos = resolveTensor(KERNEL, 'inputs.cos', inputs.cos, context.owner);
   const sin = resolveTensor(KERNEL, 'inputs.sin', inputs.sin, context.owner);
   const out = resolveTensor(KERNEL, 'out', outHandle, context.owner);
-  const { rows, T, H, Dh, R, layout, positionOffset } = validateApplyRotary({ x, cos, sin }, attrs, out);
+  const { rows, T, H, Dh, R, layout, positionOffset, sequenceStarts } = validateApplyRotary(
+    { x, cos, sin },
+    attrs,
+    out,
+  );
   requireNoOverlap(KERNEL, out, 'inputs.x', x, true);
   requireNoOverlap(KERNEL, out, 'inputs.cos', cos, false);
   requireNoOverlap(KERNEL, out, 'inputs.sin', sin, false);
   const count = rows * H * (Dh - R / 2);
+  const sequences = T === 0 ? 0 : rows / T;
   context.engine.dispatch({
     kernel: KERNEL,
     program: KERNEL,
     code: program,
     uniforms: { u32: [count, T, H, Dh, R, layout === 'interleaved' ? 1 : 0, positionOffset] },
+    aux: {
+      words: sequences,
+      fill: (u32) => {
+        for (let b = 0; b < sequences; b++) u32[b] = sequenceStarts === undefined ? 0 : sequenceStarts[b];
+      },
+    },
     inputs: [
       ['x', x],
       ['cos_table', cos],

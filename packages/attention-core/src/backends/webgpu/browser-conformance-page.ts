@@ -15,9 +15,16 @@ import { type WebGpuBackend, webgpuBackend } from './webgpu-backend.js';
 /** Kernels the browser subset covers. */
 export const BROWSER_KERNELS: readonly KernelName[] = ['matmul', 'rmsNorm', 'attention', 'applyRotary'];
 
+/** Limits that send every attention case to a fast program: flash for T >= 2, split-KV for T = 1. */
+export const FAST_ATTENTION_FORCED = Object.freeze({
+  flashMinQueries: 2,
+  splitKvMinKeys: 1,
+  splitKvChunk: 2,
+});
+
 /** What one backend did in the page. */
 export interface BrowserBackendReport {
-  /** `webgpu`, `webgpu (hardware tuning)` or `wasm`. */
+  /** `webgpu`, `webgpu (hardware tuning)`, `webgpu (fast attention forced)` or `wasm`. */
   readonly label: string;
   /** Why the backend could not be created, when it could not. */
   readonly unavailable?: string;
@@ -121,6 +128,9 @@ export async function runBrowserConformance(): Promise<BrowserReport> {
   const backends = [
     await runOn('webgpu', () => webgpuBackend().create()),
     await runOn('webgpu (hardware tuning)', () => webgpuBackend({ kernelTuning: 'hardware' }).create()),
+    await runOn('webgpu (fast attention forced)', () =>
+      webgpuBackend({ kernelLimits: FAST_ATTENTION_FORCED }).create(),
+    ),
     await runOn('wasm', () => createWasmBackend({ threads: 2 })),
   ];
   return {

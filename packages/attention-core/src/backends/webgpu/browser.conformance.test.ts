@@ -1,7 +1,8 @@
 /**
  * A subset of the conformance suite in real Chromium: the kernel cases of matmul, rmsNorm,
  * attention (GQA, MQA, masks, biases) and applyRotary run inside a page on the WebGPU backend
- * (SwiftShader, both kernel tunings) and the 2-thread WASM backend; their outputs are compared here
+ * (SwiftShader, both kernel tunings, and with every attention case forced onto the flash or
+ * split-KV program) and the 2-thread WASM backend; their outputs are compared here
  * with the reference backend's (or the hand-computed results), and the error cases must pass in the
  * page. The page is served from 127.0.0.1 with COOP/COEP headers, so WASM threads work.
  */
@@ -24,6 +25,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu'];
 const TOLERANCE: Record<string, number> = {
   webgpu: WEBGPU_F32_TOLERANCE,
   'webgpu (hardware tuning)': WEBGPU_F32_TOLERANCE,
+  'webgpu (fast attention forced)': WEBGPU_F32_TOLERANCE,
   wasm: 1e-5,
 };
 
@@ -142,13 +144,17 @@ async function expectedOutput(testCase: KernelCase): Promise<{ values: ArrayLike
   return { values, hand: false };
 }
 
-describe('conformance subset in Chromium (WebGPU on SwiftShader, WASM with 2 threads)', () => {
+// The page compiles every program variant on SwiftShader and runs three backends: minutes on a busy machine.
+describe('conformance subset in Chromium (WebGPU on SwiftShader, WASM with 2 threads)', {
+  timeout: 180_000,
+}, () => {
   it('serves a cross-origin-isolated page where WebGPU finds an adapter', async (context) => {
     const result = await pageReport(context);
     if (!result) return;
     expect(result.crossOriginIsolated).toBe(true);
     expect(result.hasWebGpu).toBe(true);
-    const [webgpu, hardware, wasm] = result.backends;
+    const [webgpu, hardware, forced, wasm] = result.backends;
+    expect(forced.unavailable).toBeUndefined();
     expect(webgpu.unavailable).toBeUndefined();
     expect(webgpu.description).toMatch(/^WebGPU on /);
     expect(webgpu.kernelTuning).toBe(
@@ -164,7 +170,7 @@ describe('conformance subset in Chromium (WebGPU on SwiftShader, WASM with 2 thr
     for (const testCase of browserCases()) await runConformanceCase(reference, testCase, { reference });
   });
 
-  for (const label of ['webgpu', 'webgpu (hardware tuning)', 'wasm']) {
+  for (const label of ['webgpu', 'webgpu (hardware tuning)', 'webgpu (fast attention forced)', 'wasm']) {
     for (const kernel of BROWSER_KERNELS) {
       it(`${label}: ${kernel} kernel cases match the reference backend, error cases reject`, async (context) => {
         const result = await pageReport(context);

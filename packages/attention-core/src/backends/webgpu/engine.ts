@@ -10,9 +10,13 @@
  * `out` as `var<storage, read_write>`. Programs read input `x` only through `x_at(i)` (an f32), or
  * `x_at4(i)` (the i-th vec4f) when the input is declared `vec4`: when `out` is `x` itself (in-place
  * use) `x` is not bound (WebGPU forbids binding one buffer both read-only and writable in a
- * dispatch) and `x_at` reads `out`.
+ * dispatch) and `x_at` reads `out`. An input declared `u32` (raw bytes, e.g. quantized blocks) is
+ * read directly as `x[i]`, an `array<u32>`.
+ *
+ * Every binding is checked against the largest storage binding (`maxBindingBytes`) before anything
+ * is encoded; a kernel whose tensor is larger binds it in ranges (see matmul) or is rejected here.
  */
-import { DeviceLostError, UnsupportedError } from '@rotor/core';
+import { DeviceLostError, mismatch, UnsupportedError } from '@rotor/core';
 import type { WebGpuTensor } from './webgpu-tensor.js';
 
 /** `GPUBufferUsage` flags, spelled out so library code needs no WebGPU globals (Node injects only a `GPU`). */
@@ -36,6 +40,15 @@ const AUX_INITIAL_BYTES = 64 * 1024;
 /** Free staging buffers kept for later reads. */
 const STAGING_POOL = 4;
 
+/** How a program declares an input: f32 elements (default), vec4f, or raw u32 words. */
+export type InputElement = 'vec4' | 'u32';
+
+/** A byte range of a buffer to bind. */
+export interface BindingRange {
+  readonly offset: number;
+  readonly bytes: number;
+}
+
 /** One kernel launch. */
 export interface Dispatch {
   /** Kernel name, used in error messages. */
@@ -51,9 +64,16 @@ export interface Dispatch {
   /**
    * Inputs in binding order; `undefined` binds a small zero buffer (an absent optional input).
    * `vec4` binds the input as `array<vec4f>`: its size must be a positive multiple of 4 elements, and it
-   * must not share `out`'s allocation (its kernel rejects that aliasing first).
+   * must not share `out`'s allocation (its kernel rejects that aliasing first); `u32` binds its raw
+   * words as `array<u32>`. `range` binds only those bytes of the tensor's buffer (its offset a
+   * multiple of `minStorageBufferOffsetAlignment`, its size of 4).
    */
-  readonly inputs: readonly (readonly [name: string, tensor: WebGpuTensor | undefined, element?: 'vec4'])[];
+  readonly inputs: readonly (readonly [
+    name: string,
+    tensor: WebGpuTensor | undefined,
+    element?: InputElement,
+    range?: BindingRange,
+  ])[];
   readonly out: WebGpuTensor;
   /** Workgroups to launch (a 1-D count, spread over x and y when it exceeds the per-dimension limit). */
   readonly workgroups: number;
@@ -141,11 +161,14 @@ export class GpuEngine {
   private lostInfo: LostInfo | undefined;
   private readonly lost: Promise<LostInfo>;
   private readonly maxGroupsPerDimension: number;
+  private scratchBuffer: GPUBuffer | undefined;
 
   constructor(
     readonly device: GPUDevice,
     /** Check every dispatch inside its own validation error scope, not only each variant's first. */
     private readonly debug: boolean,
+    /** Largest storage binding: the device's `maxStorageBufferBindingSize`, or a smaller tuning override. */
+    readonly maxBindingBytes: number = device.limits.maxStorageBufferBindingSize,
   ) {
     this.maxGroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
     this.uniforms = new Arena(
@@ -178,6 +201,11 @@ export class GpuEngine {
   /** Encodes one kernel launch into the pending batch. */
   dispatch(request: Dispatch): void {
     if (request.workgroups === 0) return;
+    for (const [name, tensor, , range] of request.inputs) {
+      if (tensor !== undefined)
+        this.checkBinding(request.kernel, `inputs.${name}`, range?.bytes ?? tensor.byteLength);
+    }
+    this.checkBinding(request.kernel, 'out', request.out.byteLength);
     const aliased = request.inputs.map(
       ([, tensor]) => tensor !== undefined && tensor.root === request.out.root,
     );
@@ -212,9 +240,9 @@ export class GpuEngine {
       request.aux.fill(this.aux.u32(offset, request.aux.words), this.aux.f32(offset, request.aux.words));
       entries.push({ binding: 1, resource: { buffer: this.aux.buffer, offset, size: auxBytes } });
     }
-    request.inputs.forEach(([, tensor], index) => {
+    request.inputs.forEach(([, tensor, , range], index) => {
       if (aliased[index]) return;
-      entries.push({ binding: entries.length, resource: this.bindingOf(tensor) });
+      entries.push({ binding: entries.length, resource: this.bindingOf(tensor, range) });
     });
     entries.push({ binding: entries.length, resource: this.bindingOf(request.out) });
 
@@ -232,6 +260,11 @@ export class GpuEngine {
       this.checked.add(variant);
       this.watch(request.kernel, this.device.popErrorScope());
     }
+  }
+
+  /** Names of the program variants compiled so far, for diagnostics and tests of path selection. */
+  programs(): string[] {
+    return [...this.pipelines.keys()];
   }
 
   /** Encodes a buffer-to-buffer copy into the pending batch. */
@@ -314,11 +347,39 @@ export class GpuEngine {
     return pipeline;
   }
 
-  private bindingOf(tensor: WebGpuTensor | undefined): GPUBufferBinding {
+  private bindingOf(tensor: WebGpuTensor | undefined, range?: BindingRange): GPUBufferBinding {
     if (tensor === undefined) return { buffer: this.zeros };
     this.pendingBuffers.add(tensor.buffer);
+    if (range !== undefined) return { buffer: tensor.buffer, offset: range.offset, size: range.bytes };
     // A zero-size binding is invalid; an empty tensor's buffer still holds 4 bytes that no thread reads.
-    return { buffer: tensor.buffer, offset: 0, size: Math.max(4, tensor.byteLength) };
+    return { buffer: tensor.buffer, offset: 0, size: Math.max(4, align(tensor.byteLength, 4)) };
+  }
+
+  /** Rejects a binding larger than {@link maxBindingBytes}, naming the kernel and the tensor. */
+  private checkBinding(kernel: string, what: string, bytes: number): void {
+    if (bytes <= this.maxBindingBytes) return;
+    throw new UnsupportedError(
+      mismatch(
+        `${what} size`,
+        `webgpu ${kernel}`,
+        `at most ${this.maxBindingBytes} bytes in one storage binding (maxStorageBufferBindingSize)`,
+        bytes,
+      ),
+    );
+  }
+
+  /**
+   * A read-write buffer of at least `bytes` for a kernel's intermediate results, reused by every
+   * call: dispatches of one batch run in order, so a later kernel's use cannot race an earlier
+   * one's. A larger request replaces it (the old one is destroyed after its pending batch).
+   */
+  scratch(bytes: number): GPUBuffer {
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(4, bytes))));
+    if (this.scratchBuffer === undefined || this.scratchBuffer.size < size) {
+      if (this.scratchBuffer !== undefined) this.destroyBuffer(this.scratchBuffer);
+      this.scratchBuffer = this.device.createBuffer({ size, usage: BUFFER_USAGE.STORAGE });
+    }
+    return this.scratchBuffer;
   }
 
   private commandEncoder(): GPUCommandEncoder {
@@ -394,6 +455,10 @@ function bindings(request: Dispatch, aliased: readonly boolean[]): string {
   if (request.aux !== undefined) lines.push('@group(0) @binding(1) var<storage, read> aux: array<u32>;');
   let binding = lines.length;
   request.inputs.forEach(([name, , element], index) => {
+    if (element === 'u32') {
+      lines.push(`@group(0) @binding(${binding++}) var<storage, read> ${name}: array<u32>;`);
+      return;
+    }
     if (element === 'vec4') {
       lines.push(`@group(0) @binding(${binding++}) var<storage, read> ${name}: array<vec4f>;`);
       lines.push(`fn ${name}_at4(i: u32) -> vec4f { return ${name}[i]; }`);

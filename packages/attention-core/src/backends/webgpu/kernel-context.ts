@@ -16,13 +16,45 @@ export interface GpuTuning {
   readonly gemvThreadsPerRow: number;
   /** Threads of a row kernel's workgroup (norms, softmax, attention per query and head); a power of two, at most 64. */
   readonly rowThreads: number;
+  /** Threads per query row of the flash-attention prefill program (a power of two, at most 4). */
+  readonly flashThreadsPerQuery: number;
 }
+
+/**
+ * Limits and fast-path thresholds of the kernels, each with a default; tests set them to force a
+ * path (a small `maxBindingBytes` splits every matmul weight, thresholds of 1 send every call to
+ * the fast attention programs, thresholds past any size keep the general program).
+ */
+export interface GpuKernelLimits {
+  /**
+   * Largest storage binding in bytes; at most (and by default) the device's
+   * `maxStorageBufferBindingSize`. A matmul weight larger than this is bound in row ranges.
+   */
+  readonly maxBindingBytes: number;
+  /** Fewest new query rows (T) for the flash-attention prefill program. Default 4. */
+  readonly flashMinQueries: number;
+  /** Fewest visible key slots for the split-KV decode program (T = 1). Default 256. */
+  readonly splitKvMinKeys: number;
+  /** Key slots per workgroup of the split-KV decode program. Default 64. */
+  readonly splitKvChunk: number;
+  /** Use the subgroup GEMV when the device has the `subgroups` feature. Default true. */
+  readonly subgroups: boolean;
+}
+
+/** {@link GpuKernelLimits} defaults, but `maxBindingBytes`, which comes from the device. */
+export const DEFAULT_KERNEL_LIMITS: Omit<GpuKernelLimits, 'maxBindingBytes'> = Object.freeze({
+  flashMinQueries: 4,
+  splitKvMinKeys: 256,
+  splitKvChunk: 64,
+  subgroups: true,
+});
 
 /** Tuning for real GPUs: 16 threads per output feature (4 features per 64-thread workgroup). */
 export const HARDWARE_TUNING: GpuTuning = Object.freeze({
   kind: 'hardware',
   gemvThreadsPerRow: 16,
   rowThreads: 64,
+  flashThreadsPerQuery: 4,
 });
 
 /**
@@ -33,6 +65,7 @@ export const SOFTWARE_TUNING: GpuTuning = Object.freeze({
   kind: 'software',
   gemvThreadsPerRow: 1,
   rowThreads: 4,
+  flashThreadsPerQuery: 1,
 });
 
 /** The backend state a kernel uses. */
@@ -41,6 +74,9 @@ export interface GpuKernelContext {
   readonly owner: object;
   readonly engine: GpuEngine;
   readonly tuning: GpuTuning;
+  readonly limits: GpuKernelLimits;
+  /** The device has the `subgroups` feature and `limits.subgroups` allows it. */
+  readonly subgroups: boolean;
 }
 
 /** A kernel entry point: validates, then encodes its work into the engine's pending batch. */

@@ -5,14 +5,19 @@ import {
   InvalidArgumentError,
   type ScoreBiasDescriptor,
   t5RelativeBucket,
+  UnsupportedError,
 } from '@rotor/core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { kernelCase, output, Random } from '../../conformance/build.js';
-import { runConformanceCase } from '../../conformance/index.js';
+import { quantizedMatmulBound, runConformanceCase } from '../../conformance/index.js';
+import type { CaseTensor } from '../../conformance/types.js';
 import { createDefaultBackendRegistry } from '../../default-registry.js';
 import { createNodeGpu } from '../../node/index.js';
+import { type QuantizedDType, quantizeBlocks } from '../shared/quantized.js';
 import { t5BucketCount, t5BucketTables } from './attention.js';
+import type { GpuEngine } from './engine.js';
+import { rowChunks } from './matmul.js';
 import { type WebGpuBackend, webgpuBackend } from './webgpu-backend.js';
 
 // Module scope keeps Dawn's instance alive for the whole file.
@@ -168,6 +173,23 @@ describe('webgpu engine', () => {
   });
 });
 
+const biases: [string, (random: Random, H: number) => ScoreBiasDescriptor | undefined][] = [
+  ['no bias', () => undefined],
+  [
+    'ALiBi',
+    (_random, H) => ({ type: 'alibi', slopes: Float32Array.from({ length: H }, (_, h) => 2 ** -(h + 1)) }),
+  ],
+  [
+    'T5 (distances past maxDistance)',
+    (random, H) => ({
+      type: 't5',
+      numBuckets: 32,
+      maxDistance: 64,
+      bidirectional: false,
+      table: random.tensor([32 * H], -2, 2).data as Float32Array,
+    }),
+  ],
+];
 describe('webgpu kernels at sizes past one workgroup, with both kernel tunings', () => {
   const compare = async (context: TestContext, testCase: ReturnType<typeof kernelCase>) => {
     for (const kernelTuning of ['hardware', 'software'] as const) {
@@ -247,23 +269,6 @@ describe('webgpu kernels at sizes past one workgroup, with both kernel tunings',
     );
   });
 
-  const biases: [string, (random: Random, H: number) => ScoreBiasDescriptor | undefined][] = [
-    ['no bias', () => undefined],
-    [
-      'ALiBi',
-      (_random, H) => ({ type: 'alibi', slopes: Float32Array.from({ length: H }, (_, h) => 2 ** -(h + 1)) }),
-    ],
-    [
-      'T5 (distances past maxDistance)',
-      (random, H) => ({
-        type: 't5',
-        numBuckets: 32,
-        maxDistance: 64,
-        bidirectional: false,
-        table: random.tensor([32 * H], -2, 2).data as Float32Array,
-      }),
-    ],
-  ];
   for (const [label, bias] of biases) {
     it(`attention over 290 keys (several key blocks), GQA 4/2, Dh 80, ${label}`, async (context) => {
       const random = new Random(`webgpu attention ${label}`);
@@ -290,6 +295,105 @@ describe('webgpu kernels at sizes past one workgroup, with both kernel tunings',
       );
     });
   }
+});
+
+/** Program variants a backend compiled (the engine is private to the backend; tests peek). */
+function compiledPrograms(backend: WebGpuBackend): string[] {
+  return (Reflect.get(backend, 'engine') as GpuEngine).programs();
+}
+
+// SwiftShader compiles each program variant in seconds on a busy machine.
+describe('webgpu flash-attention prefill and split-KV decode at sizes past one tile', {
+  timeout: 60_000,
+}, () => {
+  interface Shape {
+    B: number;
+    T: number;
+    S: number;
+    H: number;
+    Hkv: number;
+    Dh: number;
+    kvOffset: number;
+    causal: boolean;
+    validLengths?: number[];
+    sequenceStarts?: number[];
+  }
+  const attentionCase = (label: string, shape: Shape, bias: (typeof biases)[number][1]) => {
+    const { B, T, S, H, Hkv, Dh, ...attrs } = shape;
+    const random = new Random(`webgpu ${label}`);
+    const scoreBias = bias(random, H);
+    return kernelCase('attention', label, {
+      inputs: {
+        q: random.tensor([B, T, H * Dh]),
+        k: random.tensor([B, S, Hkv * Dh]),
+        v: random.tensor([B, S, Hkv * Dh]),
+      },
+      attrs: { numHeads: H, numKvHeads: Hkv, headDim: Dh, ...attrs, ...(scoreBias ? { scoreBias } : {}) },
+      out: output([B, T, H * Dh]),
+    });
+  };
+  const prefills: [string, Shape][] = [
+    [
+      'causal, 37 queries (a partial query tile), Dh 80 (12-key tiles), GQA 4/2, left and right padding',
+      {
+        ...{ B: 2, T: 37, S: 300, H: 4, Hkv: 2, Dh: 80, kvOffset: 250, causal: true },
+        ...{ validLengths: [287, 200], sequenceStarts: [5, 40] },
+      },
+    ],
+    [
+      'not causal, Dh 256 (4-key tiles), MQA 2/1',
+      { B: 1, T: 20, S: 40, H: 2, Hkv: 1, Dh: 256, kvOffset: 0, causal: false },
+    ],
+    [
+      'causal from slot 0, Dh 7, 50 queries',
+      { B: 1, T: 50, S: 50, H: 3, Hkv: 3, Dh: 7, kvOffset: 0, causal: true },
+    ],
+  ];
+  for (const [bias, make] of biases) {
+    for (const [label, shape] of prefills) {
+      it(`flash prefill: ${label}, ${bias}`, async (context) => {
+        for (const kernelTuning of ['hardware', 'software'] as const) {
+          const backend = await gpuBackend(context, { kernelTuning });
+          if (!backend) return;
+          await runConformanceCase(backend, attentionCase(`flash ${label} ${bias}`, shape, make));
+          expect(compiledPrograms(backend).some((name) => name.startsWith('attention-flash-'))).toBe(true);
+          expect(compiledPrograms(backend).some((name) => /^attention-\d/.test(name))).toBe(false);
+        }
+      });
+    }
+    it(`split-KV decode over 1051 keys (17 chunks of 64), MQA 4/1, Dh 64, left and right padding, ${bias}`, async (context) => {
+      for (const kernelTuning of ['hardware', 'software'] as const) {
+        const backend = await gpuBackend(context, { kernelTuning });
+        if (!backend) return;
+        const shape = {
+          ...{ B: 3, T: 1, S: 1100, H: 4, Hkv: 1, Dh: 64, kvOffset: 1050, causal: true },
+          ...{ validLengths: [1051, 700, 1051], sequenceStarts: [3, 650, 1051] },
+        };
+        await runConformanceCase(backend, attentionCase(`split ${bias}`, shape, make));
+        const programs = compiledPrograms(backend);
+        expect(programs.some((name) => name.startsWith('attention-split-'))).toBe(true);
+        expect(programs.some((name) => name.startsWith('attention-combine-'))).toBe(true);
+      }
+    });
+  }
+
+  it('falls back to the general program below the thresholds and past the flash head width', async (context) => {
+    const backend = await gpuBackend(context);
+    if (!backend) return;
+    const short = { B: 1, T: 2, S: 100, H: 2, Hkv: 2, Dh: 8, kvOffset: 90, causal: true };
+    await runConformanceCase(
+      backend,
+      attentionCase('general short', short, () => undefined),
+    );
+    const wide = { B: 1, T: 6, S: 8, H: 1, Hkv: 1, Dh: 300, kvOffset: 2, causal: true };
+    await runConformanceCase(
+      backend,
+      attentionCase('general wide', wide, () => undefined),
+    );
+    expect(compiledPrograms(backend).filter((name) => name.startsWith('attention'))).toEqual([
+      expect.stringMatching(/^attention-\d+\//),
+    ]);
+  });
 });
 
 describe('webgpu T5 bucket tables', () => {
@@ -356,5 +460,157 @@ describe('webgpu device loss', () => {
     const reading = backend.read(x);
     backend.device.destroy();
     await expect(reading).rejects.toBeInstanceOf(DeviceLostError);
+  });
+});
+
+/** A matmul case with weight `[N, K]` in `dtype` (quantised from random values), checked against the reference. */
+function matmulCase(label: string, dtype: 'f32' | QuantizedDType, M: number, K: number, N: number) {
+  const random = new Random(`webgpu matmul ${label} ${dtype} ${M} ${K} ${N}`);
+  const x = random.tensor([M, K], -2, 2);
+  const values = random.tensor([N, K], -1, 1);
+  const w: CaseTensor =
+    dtype === 'f32'
+      ? values
+      : { shape: [N, K], data: quantizeBlocks(values.data as Float32Array, dtype), dtype };
+  return kernelCase('matmul', `${label}: ${dtype} M=${M} K=${K} N=${N}`, {
+    inputs: { x, w, bias: random.tensor([N]) },
+    attrs: {},
+    out: output([M, N]),
+    ...(dtype === 'f32'
+      ? {}
+      : { errorBound: quantizedMatmulBound(x.data as Float32Array, w.data as Uint8Array, dtype, M, K, N) }),
+  });
+}
+
+// SwiftShader compiles each program variant in seconds on a busy machine.
+describe('webgpu quantized matmul (q8_0, q4_0 blocks read as raw words)', { timeout: 60_000 }, () => {
+  // 33 blocks per row: odd, so every other row starts mid-word (34- and 18-byte blocks).
+  for (const dtype of ['q8_0', 'q4_0'] as const) {
+    for (const M of [1, 19]) {
+      it(`${dtype}: M = ${M}, K = 1056, N = 70, both tunings, within the documented bound`, async (context) => {
+        for (const kernelTuning of ['hardware', 'software'] as const) {
+          const backend = await gpuBackend(context, { kernelTuning });
+          if (!backend) return;
+          await runConformanceCase(backend, matmulCase('large', dtype, M, 1056, 70));
+        }
+      });
+    }
+  }
+
+  it('uploads a block count whose bytes are not a multiple of 4 (one q4_0 block: 18 bytes)', async (context) => {
+    const backend = await gpuBackend(context);
+    if (!backend) return;
+    await runConformanceCase(backend, matmulCase('one block', 'q4_0', 1, 32, 1));
+    await runConformanceCase(backend, matmulCase('three blocks', 'q8_0', 3, 32, 3));
+  });
+});
+
+// SwiftShader compiles each program variant in seconds on a busy machine.
+describe('webgpu subgroup GEMV (when the adapter has the subgroups feature)', { timeout: 60_000 }, () => {
+  it('requests subgroups when the adapter has them, and uses them for the hardware GEMV', async (context) => {
+    const backend = await gpuBackend(context, { kernelTuning: 'hardware' });
+    if (!backend) return;
+    const adapter = await gpu.requestAdapter();
+    expect(backend.features.includes('subgroups')).toBe(adapter?.features.has('subgroups') === true);
+    if (!backend.features.includes('subgroups')) {
+      context.skip('skipped by capability: this adapter has no subgroups feature');
+      return;
+    }
+    for (const [dtype, K, N] of [
+      ['f32', 1000, 300],
+      ['f32', 1001, 67],
+      ['q8_0', 1056, 70],
+      ['q4_0', 1056, 70],
+    ] as const) {
+      await runConformanceCase(backend, matmulCase('subgroup', dtype, 1, K, N));
+    }
+    const programs = compiledPrograms(backend).filter((name) => name.startsWith('matmul-gemv'));
+    expect(programs.length).toBeGreaterThan(0);
+    expect(programs.every((name) => name.startsWith('matmul-gemv-subgroup-'))).toBe(true);
+  });
+
+  it('kernelLimits.subgroups false keeps the workgroup-memory GEMV', async (context) => {
+    const backend = await gpuBackend(context, {
+      kernelTuning: 'hardware',
+      kernelLimits: { subgroups: false },
+    });
+    if (!backend) return;
+    await runConformanceCase(backend, matmulCase('no subgroups', 'f32', 1, 64, 9));
+    expect(compiledPrograms(backend).some((name) => name.startsWith('matmul-gemv-16-'))).toBe(true);
+    expect(compiledPrograms(backend).some((name) => name.includes('subgroup'))).toBe(false);
+  });
+});
+
+describe('webgpu binding limits (kernelLimits.maxBindingBytes forced small)', { timeout: 60_000 }, () => {
+  const limited = (context: TestContext, kernelTuning: 'hardware' | 'software' = 'software') =>
+    gpuBackend(context, { kernelTuning, kernelLimits: { maxBindingBytes: 8192 } });
+
+  it('plans row ranges at aligned offsets that each fit one binding', () => {
+    expect(rowChunks(10, 100, 1000, 256)).toEqual([{ n0: 0, rows: 10, range: undefined }]);
+    // 384-byte rows: offsets must be multiples of 2 rows (768 bytes); 20 rows fit 8192 bytes.
+    const chunks = rowChunks(100, 384, 8192, 256);
+    expect(chunks.map((chunk) => chunk.rows)).toEqual([20, 20, 20, 20, 20]);
+    for (const { range } of chunks) {
+      expect(range?.offset ?? 0).toBe(((range?.offset ?? 0) / 256) * 256);
+      expect(range?.bytes).toBeLessThanOrEqual(8192);
+    }
+    // 18-byte rows: 128-row steps; the last range's bytes are rounded up to whole words.
+    expect(rowChunks(300, 18, 4096, 256).at(-1)).toEqual({
+      n0: 256,
+      rows: 44,
+      range: { offset: 4608, bytes: 792 },
+    });
+  });
+
+  for (const [dtype, K, N] of [
+    ['f32', 96, 100],
+    ['q8_0', 64, 150],
+    ['q4_0', 64, 400],
+  ] as const) {
+    for (const M of [1, 5]) {
+      it(`splits a ${dtype} weight [${N}, ${K}] over several bindings and matches the reference (M = ${M})`, async (context) => {
+        for (const kernelTuning of ['hardware', 'software'] as const) {
+          const backend = await limited(context, kernelTuning);
+          if (!backend) return;
+          expect(backend.kernelLimits.maxBindingBytes).toBe(8192);
+          const bytes = dtype === 'f32' ? N * K * 4 : (N * K * (dtype === 'q8_0' ? 34 : 18)) / 32;
+          expect(bytes).toBeGreaterThan(8192);
+          await runConformanceCase(backend, matmulCase('split', dtype, M, K, N));
+        }
+      });
+    }
+  }
+
+  it('rejects other kernels whose tensor exceeds one binding, naming the kernel and the limit', async (context) => {
+    const backend = await limited(context);
+    if (!backend) return;
+    const x = backend.allocate([10, 300]);
+    expect(() => backend.run('softmax', { x }, {}, x)).toThrow(UnsupportedError);
+    expect(() => backend.run('softmax', { x }, {}, x)).toThrow(
+      'webgpu softmax: inputs.x size: expected at most 8192 bytes in one storage binding (maxStorageBufferBindingSize), found 12000',
+    );
+  });
+
+  it('rejects a weight whose fewest aligned rows exceed one binding', async (context) => {
+    const backend = await limited(context);
+    if (!backend) return;
+    // 102-byte q8_0 rows: offsets stay 256-aligned only every 128 rows (13056 bytes).
+    const w = backend.allocate([200, 96], 'q8_0');
+    const x = backend.allocate([1, 96]);
+    const out = backend.allocate([1, 200]);
+    expect(() => backend.run('matmul', { x, w }, {}, out)).toThrow(UnsupportedError);
+    expect(() => backend.run('matmul', { x, w }, {}, out)).toThrow(/128 rows \(13056 bytes/);
+  });
+
+  it('never asks for a binding above the device limit, and rejects malformed limits', async (context) => {
+    const backend = await gpuBackend(context, { kernelLimits: { maxBindingBytes: 2 ** 52 } });
+    if (!backend) return;
+    expect(backend.kernelLimits.maxBindingBytes).toBe(backend.device.limits.maxStorageBufferBindingSize);
+    expect(() => webgpuBackend({ kernelLimits: { maxBindingBytes: 0 } })).toThrow(
+      'webgpuBackend: options.kernelLimits.maxBindingBytes: expected a positive integer, found 0',
+    );
+    expect(() => webgpuBackend({ kernelLimits: { subgroups: 'yes' as unknown as boolean } })).toThrow(
+      InvalidArgumentError,
+    );
   });
 });

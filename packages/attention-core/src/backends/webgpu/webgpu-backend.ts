@@ -22,16 +22,18 @@ import {
 import { ROTARY_LAYOUTS } from '../reference/apply-rotary.js';
 import { SCORE_BIAS_TYPES } from '../reference/attention.js';
 import { invalidArgument } from '../reference/validate.js';
-import { MemoryChecks } from '../shared/memory-checks.js';
+import { MemoryChecks, type StoredDType, storageBytes } from '../shared/memory-checks.js';
 import { add } from './add.js';
 import { applyRotary } from './apply-rotary.js';
-import { attention, MAX_HEAD_DIM } from './attention.js';
+import { ATTENTION_WORKGROUP_BYTES, attention } from './attention.js';
 import { embedding } from './embedding.js';
 import { BUFFER_USAGE, GpuEngine } from './engine.js';
 import { gelu } from './gelu.js';
 import {
+  DEFAULT_KERNEL_LIMITS,
   type GpuKernel,
   type GpuKernelContext,
+  type GpuKernelLimits,
   type GpuTuning,
   HARDWARE_TUNING,
   SOFTWARE_TUNING,
@@ -44,7 +46,7 @@ import { silu } from './silu.js';
 import { softmax } from './softmax.js';
 import { resolveTensor } from './validate.js';
 import { WEBGPU_BACKEND_NAME, WebGpuTensor } from './webgpu-tensor.js';
-import { ELEMENT_THREADS, ROW_THREADS } from './wgsl.js';
+import { ELEMENT_THREADS } from './wgsl.js';
 import { writeRows } from './write-rows.js';
 
 const KERNELS: { readonly [K in KernelName]: GpuKernel<K> } = {
@@ -69,12 +71,17 @@ const KERNELS: { readonly [K in KernelName]: GpuKernel<K> } = {
  */
 export const WEBGPU_F32_TOLERANCE = 1e-4;
 
+export type { GpuKernelLimits } from './kernel-context.js';
+
+/** Element types the backend stores: q8_0/q4_0 as matmul weights, their GGUF block bytes as uploaded. */
+const WEBGPU_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'q8_0', 'q4_0'] as const);
+
 /** Device limits every program needs; all are at or below WebGPU's guaranteed defaults. */
 const REQUIRED_LIMITS: readonly (readonly [keyof GPUSupportedLimits, number])[] = [
   ['maxComputeInvocationsPerWorkgroup', ELEMENT_THREADS],
   ['maxComputeWorkgroupSizeX', ELEMENT_THREADS],
   ['maxComputeWorkgroupSizeY', 16],
-  ['maxComputeWorkgroupStorageSize', (MAX_HEAD_DIM + 2 * ROW_THREADS) * 4],
+  ['maxComputeWorkgroupStorageSize', ATTENTION_WORKGROUP_BYTES],
   ['maxStorageBuffersPerShaderStage', 5],
 ];
 
@@ -103,6 +110,12 @@ export interface WebGpuBackendOptions {
    * very costly. Default `auto`: `software` on a software adapter, else `hardware`.
    */
   readonly kernelTuning?: 'auto' | 'hardware' | 'software';
+  /**
+   * Kernel limits and fast-path thresholds (each optional; see {@link GpuKernelLimits}): mainly for
+   * tests, which force the split matmul or a given attention program with them.
+   * `maxBindingBytes` above the device's `maxStorageBufferBindingSize` is lowered to it.
+   */
+  readonly kernelLimits?: Partial<GpuKernelLimits>;
 }
 
 /** The WebGPU {@link Backend}, with the device and adapter details a caller may want. */
@@ -113,6 +126,10 @@ export interface WebGpuBackend extends Backend {
   readonly software: boolean;
   /** The kernel variants in use (see {@link WebGpuBackendOptions.kernelTuning}). */
   readonly kernelTuning: 'hardware' | 'software';
+  /** The kernel limits in use (see {@link WebGpuBackendOptions.kernelLimits}). */
+  readonly kernelLimits: GpuKernelLimits;
+  /** Optional WebGPU features the kernels use on this device (`subgroups`). */
+  readonly features: readonly string[];
 }
 
 function gpuOf(options: WebGpuBackendOptions): GPU | undefined {
@@ -176,10 +193,35 @@ function describeAdapter(adapter: GPUAdapter): { description: string; software: 
   };
 }
 
+/** Optional features the kernels use when the adapter has them. */
+const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['subgroups'];
+
+/** Checks `options.kernelLimits` (each field optional). */
+function validateKernelLimits(limits: unknown): Partial<GpuKernelLimits> {
+  const where = 'webgpuBackend';
+  if (limits === undefined) return {};
+  if (limits === null || typeof limits !== 'object') {
+    throw invalidArgument(where, 'options.kernelLimits', 'an object', limits);
+  }
+  const checked = limits as Partial<GpuKernelLimits>;
+  for (const name of ['maxBindingBytes', 'flashMinQueries', 'splitKvMinKeys', 'splitKvChunk'] as const) {
+    const value = checked[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+      throw invalidArgument(where, `options.kernelLimits.${name}`, 'a positive integer', value);
+    }
+  }
+  if (checked.subgroups !== undefined && typeof checked.subgroups !== 'boolean') {
+    throw invalidArgument(where, 'options.kernelLimits.subgroups', 'a boolean', checked.subgroups);
+  }
+  return checked;
+}
+
 class WebGpuBackendImpl implements WebGpuBackend {
   readonly name = WEBGPU_BACKEND_NAME;
   readonly capabilities: BackendCapabilities;
   readonly kernelTuning: 'hardware' | 'software';
+  readonly kernelLimits: GpuKernelLimits;
+  readonly features: readonly string[];
   private readonly engine: GpuEngine;
   private readonly checks: MemoryChecks;
   private readonly context: GpuKernelContext;
@@ -191,29 +233,53 @@ class WebGpuBackendImpl implements WebGpuBackend {
     readonly software: boolean,
     debug: boolean,
     tuning: GpuTuning,
+    limits: Partial<GpuKernelLimits>,
   ) {
-    this.engine = new GpuEngine(device, debug);
-    this.context = { owner: this, engine: this.engine, tuning };
+    const deviceBinding = device.limits.maxStorageBufferBindingSize;
+    this.kernelLimits = Object.freeze({
+      flashMinQueries: limits.flashMinQueries ?? DEFAULT_KERNEL_LIMITS.flashMinQueries,
+      splitKvMinKeys: limits.splitKvMinKeys ?? DEFAULT_KERNEL_LIMITS.splitKvMinKeys,
+      splitKvChunk: limits.splitKvChunk ?? DEFAULT_KERNEL_LIMITS.splitKvChunk,
+      subgroups: limits.subgroups ?? DEFAULT_KERNEL_LIMITS.subgroups,
+      maxBindingBytes: Math.min(limits.maxBindingBytes ?? deviceBinding, deviceBinding),
+    });
+    this.features = Object.freeze(OPTIONAL_FEATURES.filter((feature) => device.features.has(feature)));
+    this.engine = new GpuEngine(device, debug, this.kernelLimits.maxBindingBytes);
+    this.context = {
+      owner: this,
+      engine: this.engine,
+      tuning,
+      limits: this.kernelLimits,
+      subgroups: this.kernelLimits.subgroups && this.features.includes('subgroups'),
+    };
     this.kernelTuning = tuning.kind;
     this.capabilities = Object.freeze({
       kernels: KERNEL_NAMES,
-      dtypes: Object.freeze(['f32', 'i32'] as const),
+      dtypes: WEBGPU_DTYPES,
       scoreBias: SCORE_BIAS_TYPES,
       rotaryLayouts: ROTARY_LAYOUTS,
-      maxTensorBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+      // A matmul weight may exceed one binding (it is bound in row ranges); other kernels reject a
+      // tensor past the binding limit when they run, naming the limit.
+      maxTensorBytes: device.limits.maxBufferSize,
       threads: 1,
       f32Tolerance: WEBGPU_F32_TOLERANCE,
     });
     this.checks = new MemoryChecks(WEBGPU_BACKEND_NAME, {
       maxTensorBytes: this.capabilities.maxTensorBytes,
-      limitName: "maxTensorBytes: the device's storage binding and buffer limits",
+      limitName: "maxTensorBytes: the device's maxBufferSize",
+      dtypes: WEBGPU_DTYPES,
     });
   }
 
   allocate(shape: Shape, dtype: DType = 'f32'): TensorHandle {
     this.assertUsable('allocate');
     const checked = this.checks.allocate(shape, dtype);
-    return new WebGpuTensor(this, checked.dtype, shape, this.createStorage(checked.size, false));
+    return new WebGpuTensor(
+      this,
+      checked.dtype,
+      shape,
+      this.createStorage(storageBytes(checked.dtype, checked.size), false),
+    );
   }
 
   upload(
@@ -223,10 +289,12 @@ class WebGpuBackendImpl implements WebGpuBackend {
   ): TensorHandle {
     this.assertUsable('upload');
     const checked = this.checks.upload(data, shape, dtype);
-    const buffer = this.createStorage(checked.size, true);
+    const buffer = this.createStorage(storageBytes(checked.dtype, checked.size), true);
     const mapped = buffer.getMappedRange();
     if (checked.dtype === 'f32') new Float32Array(mapped).set(data);
-    else new Int32Array(mapped).set(data);
+    else if (checked.dtype === 'i32') new Int32Array(mapped).set(data);
+    // GGUF blocks as raw bytes; the buffer's size is rounded up to whole words, left zero.
+    else new Uint8Array(mapped).set(data);
     buffer.unmap();
     return new WebGpuTensor(this, checked.dtype, shape, buffer);
   }
@@ -289,9 +357,9 @@ class WebGpuBackendImpl implements WebGpuBackend {
     this.engine.destroy();
   }
 
-  private createStorage(size: number, mapped: boolean): GPUBuffer {
+  private createStorage(bytes: number, mapped: boolean): GPUBuffer {
     return this.device.createBuffer({
-      size: Math.max(4, size * 4),
+      size: Math.max(4, Math.ceil(bytes / 4) * 4),
       usage: BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST,
       mappedAtCreation: mapped,
     });
@@ -309,7 +377,8 @@ class WebGpuBackendImpl implements WebGpuBackend {
 }
 
 /**
- * The WebGPU backend's factory (throws `InvalidArgumentError` for an unknown `kernelTuning`).
+ * The WebGPU backend's factory (throws `InvalidArgumentError` for an unknown `kernelTuning` or a
+ * malformed `kernelLimits`).
  * `probe()` reports unavailable, with the reason, when there is no
  * `navigator.gpu` and no `options.gpu`, when no adapter is found, or when the adapter's limits are
  * too small, so `auto` selection falls through to the next backend.
@@ -319,6 +388,7 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): BackendFactor
   if (tuning !== 'auto' && tuning !== 'hardware' && tuning !== 'software') {
     throw invalidArgument('webgpuBackend', 'options.kernelTuning', 'one of auto, hardware, software', tuning);
   }
+  const limits = validateKernelLimits(options.kernelLimits);
   return {
     name: WEBGPU_BACKEND_NAME,
     probe: async (): Promise<BackendProbe> => {
@@ -332,6 +402,7 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): BackendFactor
       let device: GPUDevice;
       try {
         device = await adapter.requestDevice({
+          requiredFeatures: OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature)),
           requiredLimits: {
             maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
             maxBufferSize: adapter.limits.maxBufferSize,
@@ -351,6 +422,7 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): BackendFactor
         software,
         options.debug === true,
         useSoftware ? SOFTWARE_TUNING : HARDWARE_TUNING,
+        limits,
       );
     },
   };

@@ -4,7 +4,7 @@
  * overlap unless one is empty.
  */
 import type { Shape } from '@rotor/core';
-import { type MemoryRange, OwnedTensor, type StoredDType } from '../shared/memory-checks.js';
+import { type MemoryRange, OwnedTensor, type StoredDType, storageBytes } from '../shared/memory-checks.js';
 
 /** Name every WebGPU backend reports. */
 export const WEBGPU_BACKEND_NAME = 'webgpu';
@@ -31,9 +31,9 @@ export class WebGpuTensor extends OwnedTensor<WebGpuTensor> {
     return this.storage;
   }
 
-  /** Bytes of this tensor (4 per element for both dtypes). */
+  /** Bytes of this tensor: 4 per f32/i32 element, whole GGUF blocks for q8_0/q4_0 (bound rounded up to 4). */
   get byteLength(): number {
-    return this.size * 4;
+    return storageBytes(this.dtype, this.size);
   }
 
   /** The first {@link byteLength} bytes of its allocation. */

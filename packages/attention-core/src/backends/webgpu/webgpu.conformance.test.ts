@@ -35,3 +35,29 @@ for (const kernelTuning of ['hardware', 'software'] as const) {
     });
   });
 }
+
+// Where the device has `subgroups`, hardware tuning's GEMV uses them; the workgroup-memory GEMV runs here.
+describe('kernelTuning hardware without subgroups', () => {
+  runConformanceSuite(
+    webgpuBackend({ gpu, kernelTuning: 'hardware', kernelLimits: { subgroups: false } }),
+    api,
+    { kernels: ['matmul'] },
+  );
+});
+
+// Each attention program on every attention case: thresholds of 1 send every call down the fast
+// path whose preconditions hold; thresholds past any size keep the general program.
+const ATTENTION_PATHS = {
+  flash: { flashMinQueries: 1 },
+  'split-KV': { flashMinQueries: 2 ** 30, splitKvMinKeys: 1, splitKvChunk: 2 },
+  general: { flashMinQueries: 2 ** 30, splitKvMinKeys: 2 ** 30 },
+} as const;
+for (const [path, kernelLimits] of Object.entries(ATTENTION_PATHS)) {
+  for (const kernelTuning of ['hardware', 'software'] as const) {
+    describe(`attention forced to the ${path} program, kernelTuning ${kernelTuning}`, () => {
+      runConformanceSuite(webgpuBackend({ gpu, kernelTuning, kernelLimits }), api, {
+        kernels: ['attention'],
+      });
+    });
+  }
+}
