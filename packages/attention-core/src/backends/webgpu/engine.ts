@@ -14,7 +14,8 @@
  * read directly as `x[i]`, an `array<u32>`.
  *
  * Every binding is checked against the largest storage binding (`maxBindingBytes`) before anything
- * is encoded; a kernel whose tensor is larger binds it in ranges (see matmul) or is rejected here.
+ * is encoded; a kernel whose tensor is larger binds it in ranges (matmul's w, embedding's table: see
+ * `rowChunks`) or is rejected here (see `GpuKernelLimits.maxBindingBytes` for which tensors those are).
  */
 import { DeviceLostError, mismatch, UnsupportedError } from '@rotor/core';
 import type { WebGpuTensor } from './webgpu-tensor.js';
@@ -203,9 +204,9 @@ export class GpuEngine {
     if (request.workgroups === 0) return;
     for (const [name, tensor, , range] of request.inputs) {
       if (tensor !== undefined)
-        this.checkBinding(request.kernel, `inputs.${name}`, range?.bytes ?? tensor.byteLength);
+        this.checkBinding(request.kernel, `inputs.${name}`, tensor, range?.bytes ?? tensor.byteLength);
     }
-    this.checkBinding(request.kernel, 'out', request.out.byteLength);
+    this.checkBinding(request.kernel, 'out', request.out, request.out.byteLength);
     const aliased = request.inputs.map(
       ([, tensor]) => tensor !== undefined && tensor.root === request.out.root,
     );
@@ -355,16 +356,33 @@ export class GpuEngine {
     return { buffer: tensor.buffer, offset: 0, size: Math.max(4, align(tensor.byteLength, 4)) };
   }
 
-  /** Rejects a binding larger than {@link maxBindingBytes}, naming the kernel and the tensor. */
-  private checkBinding(kernel: string, what: string, bytes: number): void {
+  /**
+   * Rejects a binding larger than {@link maxBindingBytes}, naming the kernel, the tensor (argument,
+   * shape, dtype), the limit and where it comes from (the device, or a smaller `kernelLimits` override).
+   */
+  private checkBinding(kernel: string, what: string, tensor: WebGpuTensor, bytes: number): void {
     if (bytes <= this.maxBindingBytes) return;
+    const deviceLimit = this.device.limits.maxStorageBufferBindingSize;
+    const source =
+      this.maxBindingBytes < deviceLimit
+        ? `kernelLimits.maxBindingBytes; the device allows ${deviceLimit}`
+        : "the device's maxStorageBufferBindingSize";
     throw new UnsupportedError(
-      mismatch(
-        `${what} size`,
+      `${mismatch(
+        `${what} [${tensor.shape.join(', ')}] ${tensor.dtype} size`,
         `webgpu ${kernel}`,
-        `at most ${this.maxBindingBytes} bytes in one storage binding (maxStorageBufferBindingSize)`,
+        `at most ${this.maxBindingBytes} bytes in one storage binding (${source})`,
         bytes,
-      ),
+      )}; this kernel binds it whole (only matmul weights and embedding tables are split across bindings)`,
+      {
+        details: {
+          kernel,
+          tensor: what,
+          shape: [...tensor.shape],
+          bytes,
+          maxBindingBytes: this.maxBindingBytes,
+        },
+      },
     );
   }
 

@@ -28,7 +28,17 @@ export interface GpuTuning {
 export interface GpuKernelLimits {
   /**
    * Largest storage binding in bytes; at most (and by default) the device's
-   * `maxStorageBufferBindingSize`. A matmul weight larger than this is bound in row ranges.
+   * `maxStorageBufferBindingSize` (WebGPU guarantees 128 MiB; many desktop GPUs allow 2-4 GiB).
+   *
+   * Split across bindings (several dispatches, each binding whole rows at an aligned offset, see
+   * `rowChunks`): matmul's w (an LM head [V, D] is the largest weight) and embedding's table
+   * [V, D] (2 GiB for Llama-3-8B). Bound whole, and rejected with an `UnsupportedError` naming the
+   * kernel, the tensor (argument, shape, dtype) and the limit: every other tensor. Of those only
+   * attention's k and v, one layer's KV cache [B, S, Hkv*Dh], reach 128 MiB in practice: B * S
+   * above 8192 slots at Hkv*Dh = 4096 (Llama-2-7B), above 32768 at 1024 (Llama-3-8B). Activations
+   * stay far below it: a prefill pass holds at most `maxPrefillRows` rows (256 by default) of at
+   * most the FFN width, logits exist for the last row of each sequence only, and the split-KV
+   * scratch is B * H * S / `splitKvChunk` records of Dh + 2 floats.
    */
   readonly maxBindingBytes: number;
   /** Fewest new query rows (T) for the flash-attention prefill program. Default 4. */

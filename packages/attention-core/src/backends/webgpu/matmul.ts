@@ -9,7 +9,8 @@
  * and (dequantised) w in workgroup memory.
  *
  * A w larger than one storage binding (`maxBindingBytes`) runs as several dispatches, each binding
- * a range of whole rows of w (output features n0 .. n0 + rows - 1) at an offset the device accepts.
+ * a range of whole rows of w (output features n0 .. n0 + rows - 1) at an offset the device accepts
+ * (planned by `rowChunks`).
  *
  * Legend:
  *   M     rows of x (its leading dimensions flattened)
@@ -25,10 +26,10 @@
  *   out   [M, N], must not overlap x, w or bias
  *   n0, rows  the output features of one dispatch (the rows of w it binds); n is local to them
  */
-import { mismatch, QUANT_BLOCK_BYTES, QUANT_BLOCK_SIZE, UnsupportedError } from '@rotor/core';
+import { QUANT_BLOCK_BYTES, QUANT_BLOCK_SIZE } from '@rotor/core';
 import { validateMatmul } from '../reference/matmul.js';
-import type { BindingRange } from './engine.js';
 import type { GpuKernel, GpuKernelContext } from './kernel-context.js';
+import { type RowChunk, rowChunks } from './row-chunks.js';
 import { requireNoOverlap, resolveTensor } from './validate.js';
 import type { WebGpuTensor } from './webgpu-tensor.js';
 import { COMMON, ROW_THREADS } from './wgsl.js';
@@ -244,58 +245,12 @@ function rowBytes(weight: WeightType, K: number): number {
   return weight === 'f32' ? 4 * K : (K / QUANT_BLOCK_SIZE) * QUANT_BLOCK_BYTES[weight];
 }
 
-/** A range of whole rows of w and the bytes bound for it (undefined: the whole tensor). */
-interface RowChunk {
-  readonly n0: number;
-  readonly rows: number;
-  readonly range: BindingRange | undefined;
-}
-
-function greatestCommonDivisor(a: number, b: number): number {
-  return b === 0 ? a : greatestCommonDivisor(b, a % b);
-}
-
-/**
- * Splits w's rows so each range fits one storage binding and starts at an offset that is a multiple
- * of the device's `minStorageBufferOffsetAlignment`; one chunk, binding the whole tensor, when it fits.
- */
-export function rowChunks(
-  N: number,
-  bytesPerRow: number,
-  maxBindingBytes: number,
-  offsetAlignment: number,
-): RowChunk[] {
-  if (N * bytesPerRow <= maxBindingBytes) return [{ n0: 0, rows: N, range: undefined }];
-  const rowsPerStep = offsetAlignment / greatestCommonDivisor(bytesPerRow, offsetAlignment);
-  const rowsPerChunk = Math.floor(maxBindingBytes / bytesPerRow / rowsPerStep) * rowsPerStep;
-  if (rowsPerChunk === 0) {
-    throw new UnsupportedError(
-      mismatch(
-        'inputs.w row size',
-        `webgpu ${KERNEL}`,
-        `${rowsPerStep} rows (${rowsPerStep * bytesPerRow} bytes, the fewest that keep a binding offset a multiple of ${offsetAlignment}) within one storage binding of ${maxBindingBytes} bytes`,
-        `${bytesPerRow} bytes per row`,
-      ),
-    );
-  }
-  const chunks: RowChunk[] = [];
-  for (let n0 = 0; n0 < N; n0 += rowsPerChunk) {
-    const rows = Math.min(rowsPerChunk, N - n0);
-    chunks.push({
-      n0,
-      rows,
-      range: { offset: n0 * bytesPerRow, bytes: Math.ceil((rows * bytesPerRow) / 4) * 4 },
-    });
-  }
-  return chunks;
-}
-
 function dispatchChunk(
   context: GpuKernelContext,
   tensors: { x: WebGpuTensor; w: WebGpuTensor; bias: WebGpuTensor | undefined; out: WebGpuTensor },
   weight: WeightType,
   { M, K, N }: { M: number; K: number; N: number },
-  { n0, rows, range }: RowChunk,
+  { first: n0, rows, range }: RowChunk,
 ): void {
   const { x, w, bias, out } = tensors;
   const uniforms = { u32: [M, K, N, bias === undefined ? 0 : 1, n0, rows] };
@@ -364,8 +319,7 @@ export const matmul: GpuKernel<'matmul'> = (context, inputs, _attrs, outHandle) 
   requireNoOverlap(KERNEL, out, 'inputs.w', w, false);
   if (bias) requireNoOverlap(KERNEL, out, 'inputs.bias', bias, false);
   const chunks = rowChunks(
-    plan.N,
-    rowBytes(plan.weightType, plan.K),
+    { kernel: KERNEL, name: 'inputs.w', rows: plan.N, bytesPerRow: rowBytes(plan.weightType, plan.K) },
     context.engine.maxBindingBytes,
     context.engine.device.limits.minStorageBufferOffsetAlignment,
   );

@@ -17,7 +17,7 @@ import { createNodeGpu } from '../../node/index.js';
 import { type QuantizedDType, quantizeBlocks } from '../shared/quantized.js';
 import { t5BucketCount, t5BucketTables } from './attention.js';
 import type { GpuEngine } from './engine.js';
-import { rowChunks } from './matmul.js';
+import { rowChunks } from './row-chunks.js';
 import { type WebGpuBackend, webgpuBackend } from './webgpu-backend.js';
 
 // Module scope keeps Dawn's instance alive for the whole file.
@@ -545,21 +545,26 @@ describe('webgpu binding limits (kernelLimits.maxBindingBytes forced small)', { 
   const limited = (context: TestContext, kernelTuning: 'hardware' | 'software' = 'software') =>
     gpuBackend(context, { kernelTuning, kernelLimits: { maxBindingBytes: 8192 } });
 
+  const plan = (rows: number, bytesPerRow: number, maxBindingBytes: number) =>
+    rowChunks({ kernel: 'matmul', name: 'inputs.w', rows, bytesPerRow }, maxBindingBytes, 256);
+
   it('plans row ranges at aligned offsets that each fit one binding', () => {
-    expect(rowChunks(10, 100, 1000, 256)).toEqual([{ n0: 0, rows: 10, range: undefined }]);
+    expect(plan(10, 100, 1000)).toEqual([{ first: 0, rows: 10, range: undefined }]);
     // 384-byte rows: offsets must be multiples of 2 rows (768 bytes); 20 rows fit 8192 bytes.
-    const chunks = rowChunks(100, 384, 8192, 256);
+    const chunks = plan(100, 384, 8192);
     expect(chunks.map((chunk) => chunk.rows)).toEqual([20, 20, 20, 20, 20]);
     for (const { range } of chunks) {
       expect(range?.offset ?? 0).toBe(((range?.offset ?? 0) / 256) * 256);
       expect(range?.bytes).toBeLessThanOrEqual(8192);
     }
     // 18-byte rows: 128-row steps; the last range's bytes are rounded up to whole words.
-    expect(rowChunks(300, 18, 4096, 256).at(-1)).toEqual({
-      n0: 256,
+    expect(plan(300, 18, 4096).at(-1)).toEqual({
+      first: 256,
       rows: 44,
       range: { offset: 4608, bytes: 792 },
     });
+    // A limit that is not a whole number of words: rounding a range up must not pass it.
+    for (const { range } of plan(1000, 2, 1023)) expect(range?.bytes).toBeLessThanOrEqual(1023);
   });
 
   for (const [dtype, K, N] of [
@@ -581,14 +586,140 @@ describe('webgpu binding limits (kernelLimits.maxBindingBytes forced small)', { 
     }
   }
 
-  it('rejects other kernels whose tensor exceeds one binding, naming the kernel and the limit', async (context) => {
+  /** Host lookup of table rows, the exact result (embedding copies, it does not round). */
+  const lookup = (table: Float32Array, D: number, ids: readonly number[]) => {
+    const out = new Float32Array(ids.length * D);
+    ids.forEach((id, t) => {
+      out.set(table.subarray(id * D, (id + 1) * D), t * D);
+    });
+    return out;
+  };
+  const randomTable = (V: number, D: number) =>
+    Float32Array.from({ length: V * D }, (_, i) => Math.fround(Math.sin(i * 0.37) * 10 + i / 7));
+
+  it('splits an embedding table over several bindings: ids in every chunk, the last partial one, repeats', async (context) => {
     const backend = await limited(context);
     if (!backend) return;
+    // 96-byte rows, 8192-byte bindings: whole chunks of rows (80 when offsets align to 256 bytes),
+    // the last one partial.
+    const [V, D] = [300, 24];
+    const chunks = rowChunks(
+      { kernel: 'embedding', name: 'inputs.table', rows: V, bytesPerRow: 4 * D },
+      8192,
+      backend.device.limits.minStorageBufferOffsetAlignment,
+    );
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(chunks.at(-1)?.rows).toBeLessThan(chunks[0].rows);
+    const data = randomTable(V, D);
+    const table = backend.upload(data, [V, D]);
+    // Both edges of every chunk, the last row, repeats (also of one id across the call), out of order.
+    const edges = chunks.flatMap(({ first, rows }) => [first, first + rows - 1, first + (rows >> 1)]);
+    const ids = [...edges, ...edges.slice().reverse(), V - 1, V - 1, 0, 0, chunks[1].first, 7];
+    expect(ids.length * D * 4).toBeLessThanOrEqual(8192);
+    const out = backend.allocate([ids.length, D]);
+    backend.run('embedding', { table }, { ids }, out);
+    expect(await backend.read(out)).toEqual(lookup(data, D, ids));
+    // One id only (a decode step) reaches one chunk; its neighbours in out are left alone.
+    const one = backend.upload(
+      Float32Array.from({ length: 3 * D }, () => -1),
+      [3, D],
+    );
+    backend.run('embedding', { table }, { ids: [V - 1, V - 2, chunks[1].first] }, one);
+    expect(await backend.read(one)).toEqual(lookup(data, D, [V - 1, V - 2, chunks[1].first]));
+  });
+
+  it('matches the host lookup for random split tables and ids, or rejects an unsplittable table (property)', async (context) => {
+    const backend = await limited(context);
+    if (!backend) return;
+    const alignment = backend.device.limits.minStorageBufferOffsetAlignment;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 64 }).chain((D) =>
+          fc.record({
+            D: fc.constant(D),
+            V: fc.integer({ min: 1, max: Math.floor(40_000 / (4 * D)) }),
+            count: fc.integer({ min: 1, max: Math.floor(8192 / (4 * D)) }),
+            seeds: fc.array(fc.nat(), { minLength: 64, maxLength: 64 }),
+          }),
+        ),
+        async ({ D, V, count, seeds }) => {
+          const data = randomTable(V, D);
+          const ids = Array.from({ length: count }, (_, t) => seeds[t % seeds.length] % V);
+          const table = backend.upload(data, [V, D]);
+          const out = backend.allocate([count, D]);
+          try {
+            // Rows whose aligned steps exceed one binding are rejected, with the planner's error.
+            let planned: unknown;
+            try {
+              rowChunks(
+                { kernel: 'embedding', name: 'inputs.table', rows: V, bytesPerRow: 4 * D },
+                8192,
+                alignment,
+              );
+            } catch (error) {
+              planned = error;
+            }
+            if (planned !== undefined) {
+              expect(() => backend.run('embedding', { table }, { ids }, out)).toThrow(
+                (planned as Error).message,
+              );
+              return;
+            }
+            backend.run('embedding', { table }, { ids }, out);
+            expect(await backend.read(out)).toEqual(lookup(data, D, ids));
+          } finally {
+            backend.dispose(table);
+            backend.dispose(out);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('rejects an embedding table whose single row exceeds one binding', async (context) => {
+    const backend = await limited(context);
+    if (!backend) return;
+    const table = backend.allocate([2, 2049]);
+    const out = backend.allocate([1, 2049]);
+    expect(() => backend.run('embedding', { table }, { ids: [1] }, out)).toThrow(UnsupportedError);
+    expect(() => backend.run('embedding', { table }, { ids: [1] }, out)).toThrow(
+      /^webgpu embedding: inputs\.table row size: expected \d+ rows? \(\d+ bytes.* within one storage binding of 8192 bytes, found "8196 bytes per row"$/,
+    );
+  });
+
+  it('rejects other kernels whose tensor exceeds one binding, naming the tensor and the limit', async (context) => {
+    const backend = await limited(context);
+    if (!backend) return;
+    const deviceLimit = backend.device.limits.maxStorageBufferBindingSize;
     const x = backend.allocate([10, 300]);
     expect(() => backend.run('softmax', { x }, {}, x)).toThrow(UnsupportedError);
     expect(() => backend.run('softmax', { x }, {}, x)).toThrow(
-      'webgpu softmax: inputs.x size: expected at most 8192 bytes in one storage binding (maxStorageBufferBindingSize), found 12000',
+      `webgpu softmax: inputs.x [10, 300] f32 size: expected at most 8192 bytes in one storage binding (kernelLimits.maxBindingBytes; the device allows ${deviceLimit}), found 12000; this kernel binds it whole (only matmul weights and embedding tables are split across bindings)`,
     );
+    // A KV cache [B, S, Hkv*Dh] past the limit: the case a long context meets first.
+    const q = backend.allocate([1, 1, 64]);
+    const k = backend.allocate([1, 128, 32]);
+    const v = backend.allocate([1, 128, 32]);
+    const out = backend.allocate([1, 1, 64]);
+    const attrs = { numHeads: 4, numKvHeads: 2, headDim: 16, kvOffset: 0, causal: true };
+    let error: unknown;
+    try {
+      backend.run('attention', { q, k, v }, attrs, out);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UnsupportedError);
+    expect((error as UnsupportedError).message).toMatch(
+      /^webgpu attention: inputs\.k \[1, 128, 32\] f32 size: expected at most 8192 bytes .* found 16384;/,
+    );
+    expect((error as UnsupportedError).details).toEqual({
+      kernel: 'attention',
+      tensor: 'inputs.k',
+      shape: [1, 128, 32],
+      bytes: 16384,
+      maxBindingBytes: 8192,
+    });
   });
 
   it('rejects a weight whose fewest aligned rows exceed one binding', async (context) => {

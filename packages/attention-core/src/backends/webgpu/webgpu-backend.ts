@@ -258,8 +258,8 @@ class WebGpuBackendImpl implements WebGpuBackend {
       dtypes: WEBGPU_DTYPES,
       scoreBias: SCORE_BIAS_TYPES,
       rotaryLayouts: ROTARY_LAYOUTS,
-      // A matmul weight may exceed one binding (it is bound in row ranges); other kernels reject a
-      // tensor past the binding limit when they run, naming the limit.
+      // A matmul weight or an embedding table may exceed one binding (it is bound in row ranges);
+      // other kernels reject a tensor past the binding limit when they run, naming the tensor and the limit.
       maxTensorBytes: device.limits.maxBufferSize,
       threads: 1,
       f32Tolerance: WEBGPU_F32_TOLERANCE,
