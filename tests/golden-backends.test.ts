@@ -35,23 +35,34 @@ describeWithFixtures(
     ...REFERENCE_PROMPTS.map(([, file]) => `stories260K/reference/${file}`),
   ],
   () => {
-    const generate = async (backend: string, prompts: string[]) => {
+    const generate = async (backend: string, prompts: string[], batched = false) => {
       const model = await loadLanguageModelFile(fixturePath('stories260K/stories260K.bin'), {
         tokenizerPath: fixturePath('stories260K/tok512.bin'),
         backend,
         backendRegistry: registry(),
       });
+      const options = { temperature: 0, maxNewTokens: 200 };
       try {
-        const texts: string[] = [];
-        for (const prompt of prompts) {
-          texts.push(
-            prompt + (await model.generator.generateText(prompt, { temperature: 0, maxNewTokens: 200 })),
-          );
+        if (batched) {
+          const continuations = await model.generator.generateBatchText(prompts, options);
+          return prompts.map((prompt, i) => prompt + continuations[i]);
         }
+        const texts: string[] = [];
+        for (const prompt of prompts)
+          texts.push(prompt + (await model.generator.generateText(prompt, options)));
         return texts;
       } finally {
         model.dispose();
       }
+    };
+    const expectLlama2c = (backend: string, texts: string[]) => {
+      REFERENCE_PROMPTS.forEach(([, file], i) => {
+        const expected = readFileSync(fixturePath(`stories260K/reference/${file}`), 'utf8').replace(
+          /\n$/,
+          '',
+        );
+        expect(texts[i].startsWith(expected), `${backend}: ${texts[i]}`).toBe(true);
+      });
     };
 
     it.each(registry().names)('%s reproduces llama2.c and the reference backend', async (backend) => {
@@ -68,17 +79,10 @@ describeWithFixtures(
         console.warn(`skipped by capability: ${backend} is unavailable here: ${unavailable}`);
         return;
       }
-      const texts = await generate(
-        backend,
-        REFERENCE_PROMPTS.map(([prompt]) => prompt),
-      );
-      REFERENCE_PROMPTS.forEach(([, file], i) => {
-        const expected = readFileSync(fixturePath(`stories260K/reference/${file}`), 'utf8').replace(
-          /\n$/,
-          '',
-        );
-        expect(texts[i].startsWith(expected), `${backend}: ${texts[i]}`).toBe(true);
-      });
+      const prompts = REFERENCE_PROMPTS.map(([prompt]) => prompt);
+      expectLlama2c(backend, await generate(backend, prompts));
+      // All reference prompts in one left-padded batch: one prefill, then one decode step for all.
+      expectLlama2c(`${backend} batched`, await generate(backend, prompts, true));
       if (backend !== 'reference')
         expect(await generate(backend, MORE_PROMPTS)).toEqual(await generate('reference', MORE_PROMPTS));
     });

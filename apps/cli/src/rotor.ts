@@ -27,7 +27,9 @@ const program = new Command('rotor')
 
 program
   .command('generate')
-  .description('Generate text from a prompt; stdout carries the prompt followed by the generated text.')
+  .description(
+    'Generate text from a prompt; stdout carries the prompt followed by the generated text. Several prompts run as one batch, each result after a "--- sequence i of n ---" line.',
+  )
   .option(
     '--model <path>',
     'model: llama2.c .bin, .gguf, GPT-2 .onnx, or a Hugging Face folder (config.json + safetensors); default: stories260K',
@@ -36,7 +38,15 @@ program
     '--tokenizer <path>',
     "tokenizer file (llama2.c tokenizer.bin, GGUF); default: a GGUF model's own vocabulary, else beside the model",
   )
-  .option('--prompt <text>', 'prompt text', '')
+  .option(
+    '--prompt <text>',
+    'prompt text (default empty); repeat it to run several prompts as one batch',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option(
+    '--prompts-file <path>',
+    'a UTF-8 file of prompts, one per line (blank lines skipped), run as one batch',
+  )
   .option(
     '--max-new-tokens <n>',
     'most tokens to generate (default: until the context is full)',

@@ -75,10 +75,48 @@ export interface GenerationStats {
   stopReason: 'end-of-text' | 'max-tokens' | 'context-full' | 'stop-string';
 }
 
+/** Options of {@link TextGenerator.generateBatch}: those of a single generation, for every sequence. */
+export interface GenerateBatchOptions extends Omit<GenerateOptions, 'contextOverflow' | 'reuseCache'> {
+  /**
+   * Most tokens to generate per sequence. Default: until the context is full for the longest
+   * prompt (all sequences share the cache's slots).
+   */
+  maxNewTokens?: number;
+  /**
+   * One seed per prompt (each sequence samples as a single generation with that seed would).
+   * Default: `seed` for every sequence when given, else distinct seeds from the clock.
+   */
+  seeds?: readonly number[];
+  /** Only `error` is supported for a batch (a prompt plus `maxNewTokens` must fit the context). */
+  contextOverflow?: 'error';
+}
+
+/** One generated token of one sequence of a batch. */
+export interface BatchGeneratedToken extends GeneratedToken {
+  /** Index of the prompt this token continues. */
+  readonly sequence: number;
+}
+
+/** Timings and counts of the latest batch. */
+export interface BatchGenerationStats {
+  /** Sequences in the batch. */
+  batchSize: number;
+  /** Each sequence's statistics (`prefillMs`, `decodeMs` and the rate are the batch's). */
+  sequences: GenerationStats[];
+  /** Milliseconds of the batched prefill (including the first logits). */
+  prefillMs: number;
+  /** Milliseconds spent producing the remaining tokens. */
+  decodeMs: number;
+  /** Tokens per second over the whole batch after the prefill (0 when no decode step ran). */
+  decodeTokensPerSecond: number;
+}
+
 /** Generates text with a model and its tokenizer. One generation runs at a time per generator. */
 export class TextGenerator {
   /** Statistics of the latest finished (or aborted) generation. */
   lastStats: GenerationStats | undefined;
+  /** Statistics of the latest finished (or aborted) batch. */
+  lastBatchStats: BatchGenerationStats | undefined;
   private busy = false;
   private readonly logits: Float32Array;
   private readonly nextId = new Int32Array(1);
@@ -121,6 +159,54 @@ export class TextGenerator {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Streams generated tokens for several prompts run as one batch: one batched prefill, then
+   * every decode step feeds all sequences together. Sequences stop independently (end of text,
+   * `maxNewTokens`, a stop string); greedy results equal those of each prompt generated alone.
+   * Tokens arrive step by step, in prompt order within a step. The model's single-sequence cache
+   * is overwritten, so the next single generation prefills afresh.
+   */
+  generateBatch(
+    prompts: readonly string[],
+    options: GenerateBatchOptions = {},
+  ): AsyncGenerator<BatchGeneratedToken, void, undefined> {
+    if (!Array.isArray(prompts) || !prompts.every((p) => typeof p === 'string')) {
+      throw new InvalidArgumentError(
+        `generateBatch: prompts: expected an array of strings, found ${describe(prompts)}`,
+      );
+    }
+    const addSpecialTokens = options.addSpecialTokens ?? true;
+    return this.generateBatchFromIds(
+      prompts.map((prompt) => this.tokenizer.encode(prompt, { addSpecialTokens })),
+      options,
+    );
+  }
+
+  /** Streams a batch after prompts already encoded (special tokens included); see {@link generateBatch}. */
+  async *generateBatchFromIds(
+    promptIds: readonly (readonly number[])[],
+    options: GenerateBatchOptions = {},
+  ): AsyncGenerator<BatchGeneratedToken, void, undefined> {
+    if (this.busy) {
+      throw new UnsupportedError(
+        'generator: a generation is already running on this model; wait for it to finish',
+      );
+    }
+    this.busy = true;
+    try {
+      yield* this.runBatch(promptIds, options);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Generates the continuations of several prompts as one batch; one string per prompt, in order. */
+  async generateBatchText(prompts: readonly string[], options: GenerateBatchOptions = {}): Promise<string[]> {
+    const texts = prompts.map(() => '');
+    for await (const piece of this.generateBatch(prompts, options)) texts[piece.sequence] += piece.text;
+    return texts;
   }
 
   /** Generates and returns the continuation of `prompt` as one string. */
@@ -252,6 +338,147 @@ export class TextGenerator {
     }
   }
 
+  private async *runBatch(
+    prompts: readonly (readonly number[])[],
+    options: GenerateBatchOptions,
+  ): AsyncGenerator<BatchGeneratedToken, void, undefined> {
+    const { model, tokenizer } = this;
+    const where = 'generateBatch';
+    const B = Array.isArray(prompts) ? prompts.length : 0;
+    if (B === 0 || B > model.maxBatchSize) {
+      throw new InvalidArgumentError(
+        `${where}: expected 1 to ${model.maxBatchSize} prompts (the model's maxBatchSize), found ${Array.isArray(prompts) ? B : describe(prompts)}`,
+      );
+    }
+    if (options.contextOverflow !== undefined && options.contextOverflow !== 'error') {
+      throw new UnsupportedError(
+        `${where}: contextOverflow: only "error" is supported for a batch, found ${JSON.stringify(options.contextOverflow)}`,
+      );
+    }
+    const capacity = model.maxSequenceLength;
+    let longest = 0;
+    for (let b = 0; b < B; b++) {
+      const ids = prompts[b];
+      if (!Number.isInteger(ids?.length) || ids.length === 0) {
+        throw new InvalidArgumentError(
+          `${where}: prompts[${b}]: the prompt encodes to no tokens and no BOS token was added`,
+        );
+      }
+      if (ids.length >= capacity) {
+        throw new ContextOverflowError(
+          `${where}: prompts[${b}] of ${ids.length} tokens leaves no room in the context of ${capacity} tokens`,
+        );
+      }
+      longest = Math.max(longest, ids.length);
+    }
+    const room = capacity - longest;
+    const maxNewTokens = options.maxNewTokens ?? room;
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+      throw new InvalidArgumentError(
+        `${where}: maxNewTokens: expected an integer >= 0, found ${maxNewTokens}`,
+      );
+    }
+    if (maxNewTokens > room) {
+      throw new ContextOverflowError(
+        `${where}: the longest prompt, ${longest} tokens, plus maxNewTokens ${maxNewTokens} exceeds the context of ${capacity} tokens`,
+      );
+    }
+    const { seeds } = options;
+    if (seeds !== undefined && (!Array.isArray(seeds) || seeds.length !== B)) {
+      throw new InvalidArgumentError(
+        `${where}: seeds: expected one seed per prompt (${B}), found ${describe(seeds)}`,
+      );
+    }
+    const clock = Date.now() % 2 ** 32;
+    const { bos, eos } = tokenizer.specialTokens;
+    const V = model.config.vocabSize;
+    const sequences = prompts.map((ids, b) => {
+      const sampler = new Sampler(V, { ...options, seed: seeds?.[b] ?? options.seed ?? clock + b });
+      sampler.observe(ids);
+      const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
+      for (const id of ids) decoder.push(id);
+      const stats: GenerationStats = {
+        seed: sampler.seed,
+        promptTokens: ids.length,
+        cachedTokens: 0,
+        generatedTokens: 0,
+        prefillMs: 0,
+        decodeMs: 0,
+        decodeTokensPerSecond: 0,
+        slides: 0,
+        stopReason: 'max-tokens',
+      };
+      return { sampler, decoder, stop: new StopFilter(options.stop), stats, done: false };
+    });
+    const batchStats: BatchGenerationStats = {
+      batchSize: B,
+      sequences: sequences.map((s) => s.stats),
+      prefillMs: 0,
+      decodeMs: 0,
+      decodeTokensPerSecond: 0,
+    };
+    this.lastBatchStats = batchStats;
+    const signal = options.signal;
+    const checkAbort = () => {
+      if (signal?.aborted) throw new AbortedError(`${where}: aborted`, { cause: signal.reason });
+    };
+    const tokens = new Int32Array(B);
+
+    checkAbort();
+    const prefillStart = performance.now();
+    const logits = await model.prefillBatch(prompts, new Float32Array(B * V));
+    batchStats.prefillMs = performance.now() - prefillStart;
+    const decodeStart = performance.now();
+    try {
+      for (let n = 0; n < maxNewTokens; n++) {
+        checkAbort();
+        for (let b = 0; b < B; b++) {
+          const sequence = sequences[b];
+          if (sequence.done) continue; // its row keeps running on its last token, unread
+          const token = sequence.sampler.sample(logits.subarray(b * V, (b + 1) * V));
+          tokens[b] = token;
+          if (token === bos || token === eos) {
+            sequence.stats.stopReason = 'end-of-text';
+            sequence.done = true;
+            continue;
+          }
+          sequence.stats.generatedTokens++;
+          sequence.sampler.observe([token]);
+          const piece = sequence.stop.push(sequence.decoder.push(token));
+          yield { sequence: b, token, text: piece };
+          if (sequence.stop.stopped) {
+            sequence.stats.stopReason = 'stop-string';
+            sequence.done = true;
+          } else if (n + 1 === maxNewTokens) {
+            sequence.done = true;
+          }
+        }
+        if (sequences.every((s) => s.done)) break;
+        checkAbort();
+        await model.decodeBatch(tokens, logits);
+        batchStats.decodeMs = performance.now() - decodeStart;
+      }
+      for (let b = 0; b < B; b++) {
+        const { stop, decoder } = sequences[b];
+        if (stop.stopped) continue;
+        const rest = stop.push(decoder.flush()) + stop.flush();
+        if (rest) yield { sequence: b, token: -1, text: rest };
+      }
+    } finally {
+      // As for one sequence: each sequence's first token comes from the prefill.
+      const perSecond = (count: number) =>
+        count > 0 && batchStats.decodeMs > 0 ? (count * 1000) / batchStats.decodeMs : 0;
+      let decoded = 0;
+      for (const { stats } of sequences) {
+        stats.prefillMs = batchStats.prefillMs;
+        stats.decodeMs = batchStats.decodeMs;
+        stats.decodeTokensPerSecond = perSecond(stats.generatedTokens - 1);
+        decoded += Math.max(0, stats.generatedTokens - 1);
+      }
+      batchStats.decodeTokensPerSecond = perSecond(decoded);
+    }
+  }
+
   /**
    * Runs `ids` from position 0, reusing the cached keys and values of their longest prefix
    * shared with the cache (all but the last token at most, whose logits are needed).
@@ -272,6 +499,12 @@ export class TextGenerator {
     this.nextId[0] = token;
     return this.model.forward(this.nextId, position, this.logits);
   }
+}
+
+/** A short description of an unexpected value for an error message. */
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return value === null ? 'null' : typeof value;
 }
 
 /**

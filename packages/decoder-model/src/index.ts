@@ -16,9 +16,12 @@ export {
   type ResponseCache,
 } from './fetch-model.js';
 export {
+  type BatchGeneratedToken,
+  type BatchGenerationStats,
   type ContextOverflowPolicy,
   Conversation,
   type ConversationOptions,
+  type GenerateBatchOptions,
   type GeneratedToken,
   type GenerateOptions,
   type GenerationStats,
@@ -59,7 +62,12 @@ export {
   serializeHuggingFaceModel,
   serializeSafetensors,
 } from './loaders/safetensors.js';
-export { DecoderModel, type DecoderModelOptions } from './model.js';
+export {
+  DEFAULT_MAX_BATCH_SIZE,
+  DecoderModel,
+  type DecoderModelOptions,
+  MAX_BATCH_SIZE,
+} from './model.js';
 export {
   gpt1Config,
   gpt2Config,

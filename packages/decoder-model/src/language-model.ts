@@ -29,6 +29,8 @@ export interface LanguageModelOptions {
   positionalEncoding?: PositionalEncodingSpec;
   /** KV-cache capacity in tokens. Default: the model's trained context. */
   maxSequenceLength?: number;
+  /** Most prompts one batch may hold (`DecoderModelOptions.maxBatchSize`). Default 16. */
+  maxBatchSize?: number;
   /** The model's Jinja chat template, for {@link LanguageModel.createConversation} and `chat`. */
   chatTemplate?: string;
   /**
@@ -100,6 +102,7 @@ export async function createLanguageModel(
       backend,
       positionalEncoding,
       maxSequenceLength: options.maxSequenceLength,
+      maxBatchSize: options.maxBatchSize,
       quantize: options.quantize,
     });
     const generator = new TextGenerator(model, tokenizer);

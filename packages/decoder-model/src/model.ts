@@ -12,8 +12,16 @@
  *   (sinusoidal, learned), rotary angles on queries and keys, or an in-kernel score bias;
  * - a classifier tied to the token embedding or separate.
  *
- * Legend: T tokens in this call, p position of the first of them, S cache capacity, D model
- * width, H / Hkv query / key-value heads, Dh head width, F feed-forward width, V vocabulary.
+ * Legend: B sequences in this call, T tokens (slots) per sequence, p slot of the first of them, S
+ * cache capacity, D model width, H / Hkv query / key-value heads, Dh head width, F feed-forward
+ * width, V vocabulary.
+ *
+ * One sequence runs at positions equal to its cache slots. A batch ({@link DecoderModel.prefillBatch},
+ * {@link DecoderModel.decodeBatch}) is left-padded: every prompt ends at the same slot, sequence b
+ * starts at slot `s_b` and its token at slot j sits at position `j - s_b`. Additive tables are
+ * gathered per row at those positions, rotary angles shift by `s_b` (the kernel's `sequenceStarts`),
+ * attention masks the padding slots, and score biases, which depend on slot distances only, are
+ * unchanged. Each weight matrix is then read once for all B rows of a decode step.
  *
  * Weight matrices may be block-quantized (q8_0/q4_0) on a backend that declares the dtype: kept
  * from the checkpoint (`ModelWeights.quantized`) or quantised at upload (`quantize`); otherwise they
@@ -21,8 +29,9 @@
  * quantized copy, since it is the largest matmul of small models.
  *
  * Config (hyper-parameters), weights (backend tensors, uploaded once) and scratch buffers
- * (activations, KV cache; allocated once) are kept apart. A decode step (T = 1) allocates no
- * tensors: it runs over views made at construction.
+ * (activations, KV cache; allocated once, the cache grown on the first batch that needs more
+ * sequences) are kept apart. A decode step (T = 1) allocates no tensors: it runs over views made at
+ * construction or at the batch's prefill.
  */
 import { dequantizeBlocks, quantizeBlocks } from '@rotor/attention-core';
 import {
@@ -49,6 +58,12 @@ import {
   requireTensor,
 } from './weights.js';
 
+/** Default {@link DecoderModelOptions.maxBatchSize}. */
+export const DEFAULT_MAX_BATCH_SIZE = 16;
+
+/** Largest {@link DecoderModelOptions.maxBatchSize} a model accepts. */
+export const MAX_BATCH_SIZE = 256;
+
 /** Options of {@link DecoderModel.create}. */
 export interface DecoderModelOptions {
   /** Backend that stores the weights and runs the kernels. */
@@ -59,6 +74,12 @@ export interface DecoderModelOptions {
   maxSequenceLength?: number;
   /** Most rows processed by one prefill pass; longer prompts are prefilled in chunks. Default 256. */
   maxPrefillRows?: number;
+  /**
+   * Most sequences of one batch ({@link DecoderModel.prefillBatch}), 1 to {@link MAX_BATCH_SIZE}.
+   * Default {@link DEFAULT_MAX_BATCH_SIZE}. The KV cache of a batch is allocated by the first
+   * batch that needs it (B times the single-sequence cache).
+   */
+  maxBatchSize?: number;
   /**
    * Quantises f32 weight matrices (attention, feed-forward, classifier) to this GGUF block type at
    * upload, when the backend declares it and the matrix's input width is a multiple of 32; other
@@ -85,24 +106,65 @@ interface LayerWeights {
   w2: TensorHandle; // [D, F] down
   w2Bias?: TensorHandle; // [D]
   w3?: TensorHandle; // [F, D] up (SwiGLU only)
-  keyCache: TensorHandle; // [1, S, Hkv*Dh]
-  valueCache: TensorHandle; // [1, S, Hkv*Dh]
 }
 
-/** Activation buffers viewed at T rows. */
-interface Activations {
+/** One layer's KV cache; `Bc` sequences (1 until a larger batch runs), sequence 0 the single-sequence one. */
+interface LayerCache {
+  keys: TensorHandle; // [Bc, S, Hkv*Dh]
+  values: TensorHandle; // [Bc, S, Hkv*Dh]
+}
+
+/** Activation buffers, allocated once at the most rows (B*T) one pass runs. */
+interface Scratch {
   rows: number;
-  x: TensorHandle; // [T, D] residual stream
-  xb: TensorHandle; // [T, D] normed input of a sub-layer
-  xb2: TensorHandle; // [T, D] sub-layer output
-  q: TensorHandle; // [T, H*Dh]
-  queries: TensorHandle; // [1, T, H*Dh] the same storage as q, batch-shaped for attention
-  k: TensorHandle; // [T, Hkv*Dh]
-  v: TensorHandle; // [T, Hkv*Dh]
-  attention: TensorHandle; // [1, T, H*Dh]
-  hb: TensorHandle; // [T, F]
-  hb2: TensorHandle; // [T, F]
-  positions: TensorHandle; // [T, D] additive position table
+  x: TensorHandle; // [rows, D]
+  xb: TensorHandle; // [rows, D]
+  xb2: TensorHandle; // [rows, D]
+  q: TensorHandle; // [rows, H*Dh]
+  k: TensorHandle; // [rows, Hkv*Dh]
+  v: TensorHandle; // [rows, Hkv*Dh]
+  attention: TensorHandle; // [rows, H*Dh]
+  hb: TensorHandle; // [rows, F]
+  hb2: TensorHandle; // [rows, F]
+  positions: TensorHandle; // [rows, D]
+  staging: TensorHandle; // [rows, Hkv*Dh]
+  lastRows: TensorHandle; // [maxBatchSize, D]
+  logits: TensorHandle; // [maxBatchSize, V]
+}
+
+/** The scratch buffers and KV caches viewed at B sequences of T rows. */
+interface Activations {
+  batch: number; // B
+  tokens: number; // T
+  rows: number; // B*T
+  x: TensorHandle; // [B*T, D] residual stream
+  xb: TensorHandle; // [B*T, D] normed input of a sub-layer
+  xb2: TensorHandle; // [B*T, D] sub-layer output
+  q: TensorHandle; // [B*T, H*Dh]
+  queries: TensorHandle; // [B, T, H*Dh] the same storage as q, batch-shaped for attention
+  k: TensorHandle; // [B*T, Hkv*Dh]
+  keys: TensorHandle; // [B, T, Hkv*Dh] the same storage as k, batch-shaped for rotary
+  v: TensorHandle; // [B*T, Hkv*Dh]
+  attention: TensorHandle; // [B, T, H*Dh]
+  hb: TensorHandle; // [B*T, F]
+  hb2: TensorHandle; // [B*T, F]
+  positions: TensorHandle; // [B*T, D] additive positions, gathered per row
+  staging: TensorHandle; // [T, Hkv*Dh] one sequence's new keys or values on their way to its cache
+  keyCaches: TensorHandle[]; // per layer [B, S, Hkv*Dh]
+  valueCaches: TensorHandle[]; // per layer [B, S, Hkv*Dh]
+  lastRows: TensorHandle; // [B, D] the last row of each sequence
+  logits: TensorHandle; // [B, V]
+  positionIds: Int32Array; // [B*T] table row of each row's position
+  gatherIds: Int32Array; // [T] rows of one sequence in k or v
+  lastIds: Int32Array; // [B] row of each sequence's last token
+}
+
+/** The left-padded batch the KV cache holds (see {@link DecoderModel.prefillBatch}). */
+interface BatchState {
+  size: number; // B
+  starts: Int32Array; // [B] slot of each sequence's first token
+  length: number; // slots filled: the next token goes at this slot
+  step: Activations; // views at B sequences of 1 row, reused by every decode step
 }
 
 /** A decoder-only transformer (Llama, GPT-2, GPT-1 families) on a backend, with its KV cache. */
@@ -110,10 +172,13 @@ export class DecoderModel {
   readonly config: ModelConfig;
   readonly backend: Backend;
   readonly positionalEncoding: PositionalEncoding;
-  /** KV-cache capacity in tokens. */
+  /** KV-cache capacity in tokens (per sequence). */
   readonly maxSequenceLength: number;
+  /** Most sequences one batch may hold. */
+  readonly maxBatchSize: number;
 
   private readonly tokenEmbedding: TensorHandle; // [V, D]
+  private readonly positionTable?: TensorHandle; // [S, D] additive encodings only
   private readonly finalNorm?: TensorHandle; // [D]; absent only in post-norm models (GPT-1)
   private readonly finalNormBias?: TensorHandle; // [D] (layer norm)
   private readonly classifier: TensorHandle; // [V, D]
@@ -124,14 +189,15 @@ export class DecoderModel {
   private readonly rotaryLayout: RotaryLayout = 'interleaved';
   private readonly scoreBias?: ScoreBiasDescriptor;
   private readonly attentionScale: number;
-  private readonly full: Activations; // views at the full prefill row count
-  private readonly single: Activations; // views at T = 1, reused by every decode step
-  private readonly lastRow: TensorHandle; // [1, D]
-  private readonly logits: TensorHandle; // [1, V]
-  private readonly lastIndex = new Int32Array(1);
+  private readonly scratch: Scratch;
+  private readonly caches: LayerCache[] = [];
+  /** Sequences each cache holds. */
+  private cacheBatch = 0;
+  private single!: Activations; // views at T = 1, reused by every single-sequence decode step
+  private batch: BatchState | undefined;
   private readonly owned: TensorHandle[] = [];
   private disposed = false;
-  /** Token ids whose keys and values the cache holds, at positions `[0, cachedLength)`. */
+  /** Token ids whose keys and values sequence 0 of the cache holds, at positions `[0, cachedLength)`. */
   private readonly cachedIds: Int32Array;
   private cachedLength = 0;
 
@@ -149,6 +215,13 @@ export class DecoderModel {
       );
     }
     this.maxSequenceLength = capacity;
+    const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > MAX_BATCH_SIZE) {
+      throw new InvalidArgumentError(
+        `model: maxBatchSize: expected an integer in [1, ${MAX_BATCH_SIZE}], found ${maxBatchSize}`,
+      );
+    }
+    this.maxBatchSize = maxBatchSize;
     this.cachedIds = new Int32Array(capacity);
     const { modelDim: D, hiddenDim: F, vocabSize: V, numLayers } = config;
     const Q = queryDim(config);
@@ -208,11 +281,13 @@ export class DecoderModel {
         w2: uploadMatrix(names.w2(l), [D, F]),
         w2Bias: uploadOptional(names.w2Bias(l), [D]),
         w3: swiglu ? uploadMatrix(names.w3(l), [F, D]) : undefined,
-        keyCache: this.own(backend.allocate([1, capacity, KV])),
-        valueCache: this.own(backend.allocate([1, capacity, KV])),
       });
     }
 
+    if (encoding.hooks.additive && encoding.additive) {
+      // Uploaded once for every position, so each row (of any sequence of a batch) gathers its own.
+      this.positionTable = this.own(backend.upload(encoding.additive(0, capacity), [capacity, D]));
+    }
     let attentionFactor = 1;
     this.rotaryDim = 0;
     if (encoding.hooks.rotary && encoding.rotary) {
@@ -238,25 +313,26 @@ export class DecoderModel {
     }
     this.attentionScale = attentionFactor / Math.sqrt(config.headDim);
 
-    const rows = Math.min(capacity, options.maxPrefillRows ?? 256);
-    const q = this.own(backend.allocate([rows, Q]));
-    this.full = {
+    // At least one row per sequence, so a batch's decode step runs in one pass.
+    const rows = Math.max(Math.min(capacity, options.maxPrefillRows ?? 256), maxBatchSize);
+    const allocate = (shape: number[]) => this.own(backend.allocate(shape));
+    this.scratch = {
       rows,
-      x: this.own(backend.allocate([rows, D])),
-      xb: this.own(backend.allocate([rows, D])),
-      xb2: this.own(backend.allocate([rows, D])),
-      q,
-      queries: backend.view(q, [1, rows, Q]),
-      k: this.own(backend.allocate([rows, KV])),
-      v: this.own(backend.allocate([rows, KV])),
-      attention: this.own(backend.allocate([1, rows, Q])),
-      hb: this.own(backend.allocate([rows, F])),
-      hb2: this.own(backend.allocate([rows, F])),
-      positions: this.own(backend.allocate([rows, D])),
+      x: allocate([rows, D]),
+      xb: allocate([rows, D]),
+      xb2: allocate([rows, D]),
+      q: allocate([rows, Q]),
+      k: allocate([rows, KV]),
+      v: allocate([rows, KV]),
+      attention: allocate([rows, Q]),
+      hb: allocate([rows, F]),
+      hb2: allocate([rows, F]),
+      positions: allocate([rows, D]),
+      staging: allocate([rows, KV]),
+      lastRows: allocate([maxBatchSize, D]),
+      logits: allocate([maxBatchSize, V]),
     };
-    this.single = this.viewRows(1);
-    this.lastRow = this.own(backend.allocate([1, D]));
-    this.logits = this.own(backend.allocate([1, V]));
+    this.growCaches(1);
   }
 
   /** Uploads `weights` to `options.backend` and allocates the KV cache and scratch buffers. */
@@ -269,7 +345,7 @@ export class DecoderModel {
   /**
    * Runs `ids` at positions `[start, start + ids.length)`, filling the KV cache, and writes the
    * logits of the last position into `logits` (`[V]`, allocated when absent), which it returns.
-   * The cache must already hold positions `[0, start)`.
+   * The cache must already hold positions `[0, start)`. Ends any batch {@link prefillBatch} started.
    */
   async forward(ids: ArrayLike<number>, start: number, logits?: Float32Array): Promise<Float32Array> {
     this.checkUsable();
@@ -284,15 +360,7 @@ export class DecoderModel {
         `model.forward: positions ${start}..${start + count - 1} exceed the context of ${this.maxSequenceLength} tokens`,
       );
     }
-    const V = this.config.vocabSize;
-    for (let i = 0; i < count; i++) {
-      const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= V) {
-        throw new InvalidArgumentError(
-          `model.forward: ids[${i}]: expected an integer in [0, ${V}), found ${id}`,
-        );
-      }
-    }
+    this.checkIds(ids, 'model.forward: ids');
     if (start > this.cachedLength) {
       throw new InvalidArgumentError(
         `model.forward: start: expected at most ${this.cachedLength} (the tokens the cache holds), found ${start}`,
@@ -300,17 +368,19 @@ export class DecoderModel {
     }
     // Rows from `start` on are overwritten: forget them first, so a failure leaves the record safe.
     this.cachedLength = start;
+    this.batch = undefined;
     let done = 0;
-    let rows = 0;
+    let a = this.single;
     while (done < count) {
-      rows = Math.min(this.full.rows, count - done);
+      const rows = Math.min(this.scratch.rows, count - done);
+      a = rows === 1 ? this.single : this.viewActivations(1, rows);
       const chunk = done === 0 && rows === count ? ids : Array.prototype.slice.call(ids, done, done + rows);
-      this.layersForward(rows === 1 ? this.single : this.viewRows(rows), chunk, start + done);
+      this.layersForward(a, chunk, start + done);
       done += rows;
     }
     for (let i = 0; i < count; i++) this.cachedIds[start + i] = ids[i];
     this.cachedLength = start + count;
-    return this.classify(rows, logits ?? new Float32Array(V));
+    return this.classify(a, logits ?? new Float32Array(this.config.vocabSize));
   }
 
   /** How many leading tokens of `ids` the KV cache already holds (their keys and values can be reused). */
@@ -322,19 +392,136 @@ export class DecoderModel {
   }
 
   /**
-   * The transformer blocks over one chunk of T rows at position p, leaving the final hidden states
-   * in `a.x`. With `stopAtLayer`, stops once that layer's rotated queries are in `a.q` and its keys
-   * and values in the cache (for {@link attentionWeights}).
+   * Starts a batch: runs B prompts together in a fresh cache of B sequences and writes the logits
+   * of each prompt's last token into `logits` (`[B, V]`, allocated when absent), which it returns.
+   * The prompts are left-padded to the longest, L tokens: all end at slot L - 1 and the next
+   * {@link decodeBatch} feeds slot L, while each sequence keeps its own positions (from 0).
+   * Throws `InvalidArgumentError` for no prompts, more than {@link maxBatchSize}, an empty prompt
+   * or an id outside the vocabulary; `ContextOverflowError` for a prompt longer than the context;
+   * `UnsupportedError` for a positional encoding whose angles depend on the sequence length. The
+   * single-sequence cache is overwritten (the next {@link forward} starts from position 0).
    */
-  private layersForward(a: Activations, ids: ArrayLike<number>, p: number, stopAtLayer = -1): void {
+  async prefillBatch(prompts: readonly ArrayLike<number>[], logits?: Float32Array): Promise<Float32Array> {
+    this.checkUsable();
+    const where = 'model.prefillBatch';
+    const B = Array.isArray(prompts) ? prompts.length : 0;
+    if (B === 0 || B > this.maxBatchSize) {
+      throw new InvalidArgumentError(
+        `${where}: expected an array of 1 to ${this.maxBatchSize} prompts (maxBatchSize), found ${Array.isArray(prompts) ? B : typeof prompts}`,
+      );
+    }
+    let L = 0;
+    for (let b = 0; b < B; b++) {
+      const n = prompts[b]?.length;
+      if (!Number.isInteger(n) || n === 0) {
+        throw new InvalidArgumentError(`${where}: prompts[${b}]: expected at least one token id, found none`);
+      }
+      if (n > this.maxSequenceLength) {
+        throw new ContextOverflowError(
+          `${where}: prompts[${b}]: ${n} tokens exceed the context of ${this.maxSequenceLength} tokens`,
+        );
+      }
+      this.checkIds(prompts[b], `${where}: prompts[${b}]`);
+      L = Math.max(L, n);
+    }
+    if (this.positionalEncoding.lengthDependent && this.rotaryCos) {
+      throw new UnsupportedError(
+        `${where}: the "${this.positionalEncoding.type}" encoding's rotary angles depend on the sequence length, which differs between the sequences of a batch; run them one at a time`,
+      );
+    }
+    const V = this.config.vocabSize;
+    const out = logits ?? new Float32Array(B * V);
+    if (out.length < B * V) {
+      throw new InvalidArgumentError(
+        `${where}: logits: expected at least ${B * V} values (B * V), found ${out.length}`,
+      );
+    }
+    this.cachedLength = 0;
+    this.batch = undefined;
+    this.growCaches(B);
+    const starts = Int32Array.from(prompts, (ids) => L - ids.length);
+    const chunkStarts = new Int32Array(B);
+    const slots = Math.floor(this.scratch.rows / B);
+    let a = this.single;
+    for (let p = 0; p < L; p += slots) {
+      const T = Math.min(slots, L - p);
+      a = this.viewActivations(B, T);
+      // ids [B, T]: slot p + t of sequence b; padding slots hold id 0, which attention masks out
+      const ids = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const i = p + t - starts[b];
+          ids[b * T + t] = i >= 0 ? prompts[b][i] : 0;
+        }
+        // A sequence starting after this chunk is all padding here; the kernels take starts up to
+        // p + T, which masks the same slots.
+        chunkStarts[b] = Math.min(starts[b], p + T);
+      }
+      this.layersForward(a, ids, p, chunkStarts);
+    }
+    this.batch = { size: B, starts, length: L, step: this.viewActivations(B, 1) };
+    return this.classify(a, out);
+  }
+
+  /**
+   * Continues the batch {@link prefillBatch} started: feeds `ids[b]` to sequence b at the next
+   * slot and writes each sequence's next logits into `logits` (`[B, V]`, allocated when absent),
+   * which it returns. All B rows run through every matrix together (one read of the weights).
+   */
+  async decodeBatch(ids: ArrayLike<number>, logits?: Float32Array): Promise<Float32Array> {
+    this.checkUsable();
+    const where = 'model.decodeBatch';
+    const batch = this.batch;
+    if (!batch) {
+      throw new InvalidArgumentError(
+        `${where}: no batch to continue; call prefillBatch first (forward and attentionWeights end a batch)`,
+      );
+    }
+    if (ids.length !== batch.size) {
+      throw new InvalidArgumentError(
+        `${where}: expected one token id per sequence (${batch.size}), found ${ids.length}`,
+      );
+    }
+    this.checkIds(ids, `${where}: ids`);
+    if (batch.length >= this.maxSequenceLength) {
+      throw new ContextOverflowError(
+        `${where}: slot ${batch.length} exceeds the context of ${this.maxSequenceLength} tokens`,
+      );
+    }
+    const V = this.config.vocabSize;
+    const out = logits ?? new Float32Array(batch.size * V);
+    if (out.length < batch.size * V) {
+      throw new InvalidArgumentError(
+        `${where}: logits: expected at least ${batch.size * V} values (B * V), found ${out.length}`,
+      );
+    }
+    this.layersForward(batch.step, ids, batch.length, batch.starts);
+    batch.length++;
+    return this.classify(batch.step, out);
+  }
+
+  /**
+   * The transformer blocks over B sequences of T rows at slots `[p, p + T)`, leaving the final
+   * hidden states in `a.x`. Sequence b's first token is at slot `starts[b]` (0 when absent): rows
+   * before it are padding. With `stopAtLayer`, stops once that layer's rotated queries are in
+   * `a.q` and its keys and values in the cache (for {@link attentionWeights}).
+   */
+  private layersForward(
+    a: Activations,
+    ids: ArrayLike<number>,
+    p: number,
+    starts?: ArrayLike<number>,
+    stopAtLayer = -1,
+  ): void {
     const { backend: b, config } = this;
-    const T = a.rows;
+    const { batch: B, tokens: T } = a;
     const attentionAttrs = {
       numHeads: config.numHeads,
       numKvHeads: config.numKvHeads,
       headDim: config.headDim,
       kvOffset: p,
       causal: true,
+      sequenceStarts: starts,
       scale: this.attentionScale,
       scoreBias: this.scoreBias,
     };
@@ -343,6 +530,7 @@ export class DecoderModel {
       rotaryDim: this.rotaryDim,
       layout: this.rotaryLayout,
       positionOffset: p,
+      sequenceStarts: starts,
     };
 
     // Length-dependent rotary angles (dynamic NTK) are refreshed for this window: rows [p, p+T) of cos/sin
@@ -352,47 +540,52 @@ export class DecoderModel {
       b.write(this.rotarySin, window.sin, (p * this.rotaryDim) / 2);
     }
 
-    // x [T, D]: token embeddings, plus absolute positions for additive encodings
+    // x [B*T, D]: token embeddings, plus each row's position's row of an additive table
     b.run('embedding', { table: this.tokenEmbedding }, { ids }, a.x);
-    if (this.positionalEncoding.hooks.additive && this.positionalEncoding.additive) {
-      b.write(a.positions, this.positionalEncoding.additive(p, T));
+    if (this.positionTable) {
+      for (let s = 0; s < B; s++) {
+        const first = starts ? starts[s] : 0;
+        for (let t = 0; t < T; t++) a.positionIds[s * T + t] = Math.max(0, p + t - first);
+      }
+      b.run('embedding', { table: this.positionTable }, { ids: a.positionIds }, a.positions);
       b.run('add', { a: a.x, b: a.positions }, {}, a.x);
     }
 
     const pre = config.normPlacement === 'pre';
     for (let l = 0; l < this.layers.length; l++) {
       const layer = this.layers[l];
-      // attention input [T, D]: norm(x) before the sub-layer (pre-norm), x itself (post-norm)
+      // attention input [B*T, D]: norm(x) before the sub-layer (pre-norm), x itself (post-norm)
       if (pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.xb);
       const input = pre ? a.xb : a.x;
-      // q [T, H*Dh], k, v [T, Hkv*Dh]
+      // q [B*T, H*Dh], k, v [B*T, Hkv*Dh]
       b.run('matmul', { x: input, w: layer.wq, bias: layer.wqBias }, {}, a.q);
       b.run('matmul', { x: input, w: layer.wk, bias: layer.wkBias }, {}, a.k);
       b.run('matmul', { x: input, w: layer.wv, bias: layer.wvBias }, {}, a.v);
       if (this.rotaryCos && this.rotarySin) {
         const tables = { cos: this.rotaryCos, sin: this.rotarySin };
-        b.run('applyRotary', { x: a.q, ...tables }, { ...rotaryAttrs, numHeads: config.numHeads }, a.q);
-        b.run('applyRotary', { x: a.k, ...tables }, { ...rotaryAttrs, numHeads: config.numKvHeads }, a.k);
+        const { queries: q, keys: k } = a;
+        b.run('applyRotary', { x: q, ...tables }, { ...rotaryAttrs, numHeads: config.numHeads }, q);
+        b.run('applyRotary', { x: k, ...tables }, { ...rotaryAttrs, numHeads: config.numKvHeads }, k);
       }
-      // cache rows [p, p+T) ← k, v; attention [1, T, H*Dh] over cache slots [0, p+T)
-      b.run('writeRows', { src: a.k }, { rowOffset: p }, layer.keyCache);
-      b.run('writeRows', { src: a.v }, { rowOffset: p }, layer.valueCache);
+      // cache slots [p, p+T) of each sequence ← k, v; attention [B, T, H*Dh] over its slots [0, p+T)
+      this.writeCache(a, a.k, a.keyCaches[l], p);
+      this.writeCache(a, a.v, a.valueCaches[l], p);
       if (l === stopAtLayer) return;
       b.run(
         'attention',
-        { q: a.queries, k: layer.keyCache, v: layer.valueCache },
+        { q: a.queries, k: a.keyCaches[l], v: a.valueCaches[l] },
         attentionAttrs,
         a.attention,
       );
-      // x [T, D] += wo · attention; post-norm: x = norm(x)
+      // x [B*T, D] += wo · attention; post-norm: x = norm(x)
       b.run('matmul', { x: a.attention, w: layer.wo, bias: layer.woBias }, {}, a.xb2);
       b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
       if (!pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.x);
 
-      // feed-forward input [T, D], as for attention
+      // feed-forward input [B*T, D], as for attention
       if (pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.xb);
       const ffnInput = pre ? a.xb : a.x;
-      // hb [T, F] = silu(w1 · in) * (w3 · in)   (SwiGLU)   or   gelu(w1 · in + b1)   (GELU MLP)
+      // hb [B*T, F] = silu(w1 · in) * (w3 · in)   (SwiGLU)   or   gelu(w1 · in + b1)   (GELU MLP)
       b.run('matmul', { x: ffnInput, w: layer.w1, bias: layer.w1Bias }, {}, a.hb);
       if (layer.w3) {
         b.run('matmul', { x: ffnInput, w: layer.w3 }, {}, a.hb2);
@@ -401,10 +594,25 @@ export class DecoderModel {
       } else {
         b.run('gelu', { x: a.hb }, { approximate: config.mlp === 'gelu-tanh' ? 'tanh' : 'none' }, a.hb);
       }
-      // x [T, D] += w2 · hb; post-norm: x = norm(x)
+      // x [B*T, D] += w2 · hb; post-norm: x = norm(x)
       b.run('matmul', { x: a.hb, w: layer.w2, bias: layer.w2Bias }, {}, a.xb2);
       b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
       if (!pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.x);
+    }
+  }
+
+  /** Copies new keys or values `src` [B*T, Hkv*Dh] into slots [p, p+T) of each sequence of `cache` [B, S, Hkv*Dh]. */
+  private writeCache(a: Activations, src: TensorHandle, cache: TensorHandle, p: number): void {
+    const b = this.backend;
+    if (a.batch === 1) {
+      b.run('writeRows', { src }, { rowOffset: p }, cache);
+      return;
+    }
+    // A view starts at element 0, so sequence s's rows of src are first gathered into staging [T, Hkv*Dh].
+    for (let s = 0; s < a.batch; s++) {
+      for (let t = 0; t < a.tokens; t++) a.gatherIds[t] = s * a.tokens + t;
+      b.run('embedding', { table: src }, { ids: a.gatherIds }, a.staging);
+      b.run('writeRows', { src: a.staging }, { rowOffset: s * this.maxSequenceLength + p }, cache);
     }
   }
 
@@ -420,24 +628,22 @@ export class DecoderModel {
     else this.backend.run('layerNorm', { x, weight, bias }, { epsilon }, out);
   }
 
-  /** Final norm (when the model has one) and classifier on the last of `rows` hidden states: logits [V]. */
-  private async classify(rows: number, logits: Float32Array): Promise<Float32Array> {
+  /** Final norm (when the model has one) and classifier on the last row of each sequence of `a`: logits [B, V]. */
+  private async classify(a: Activations, logits: Float32Array): Promise<Float32Array> {
     const b = this.backend;
-    const a = rows === 1 ? this.single : this.viewRows(rows);
-    // lastRow [1, D] = x[T-1]
-    this.lastIndex[0] = rows - 1;
-    b.run('embedding', { table: a.x }, { ids: this.lastIndex }, this.lastRow);
-    if (this.finalNorm) this.norm(this.lastRow, this.finalNorm, this.finalNormBias, this.lastRow);
-    // logits [1, V] = classifier · lastRow
-    b.run('matmul', { x: this.lastRow, w: this.classifier }, {}, this.logits);
-    return b.read(this.logits, logits);
+    // lastRows [B, D] = x[b*T + T-1] for each sequence b
+    b.run('embedding', { table: a.x }, { ids: a.lastIds }, a.lastRows);
+    if (this.finalNorm) this.norm(a.lastRows, this.finalNorm, this.finalNormBias, a.lastRows);
+    // logits [B, V] = classifier · lastRows
+    b.run('matmul', { x: a.lastRows, w: this.classifier }, {}, a.logits);
+    return b.read(a.logits, logits);
   }
 
   /**
    * The attention probabilities of `layer` over `ids` at positions `[0, T)`, for inspection:
    * `[H, T, T]`, row `i` of head `h` holding the weights query `i` gives keys `0..i` (zeros after).
    * It recomputes the blocks up to `layer` in the model's own cache, so the cache's record is
-   * reset and the next generation prefills afresh.
+   * reset, any batch ends, and the next generation prefills afresh.
    */
   async attentionWeights(ids: ArrayLike<number>, layer: number): Promise<Float32Array> {
     this.checkUsable();
@@ -454,19 +660,20 @@ export class DecoderModel {
       );
     }
     this.cachedLength = 0;
+    this.batch = undefined;
     const Q = queryDim(this.config);
     const KV = kvDim(this.config);
     // queries [T, H*Dh] of `layer`, rotated, gathered chunk by chunk
     const queries = new Float32Array(T * Q);
     for (let done = 0; done < T; ) {
-      const rows = Math.min(this.full.rows, T - done);
-      const a = this.viewRows(rows);
-      this.layersForward(a, Array.prototype.slice.call(ids, done, done + rows), done, layer);
+      const rows = Math.min(this.scratch.rows, T - done);
+      const a = this.viewActivations(1, rows);
+      this.layersForward(a, Array.prototype.slice.call(ids, done, done + rows), done, undefined, layer);
       queries.set((await this.backend.read(a.q)).subarray(0, rows * Q), done * Q);
       done += rows;
     }
-    // keys [S, Hkv*Dh] of `layer`; rows [0, T) are this sequence's
-    const keys = await this.backend.read(this.layers[layer].keyCache);
+    // keys [Bc, S, Hkv*Dh] of `layer`; rows [0, T) are sequence 0's
+    const keys = await this.backend.read(this.caches[layer].keys);
     const group = H / numKvHeads;
     const weights = new Float32Array(H * T * T); // [H, T, T]
     const scores = new Float64Array(T);
@@ -497,29 +704,76 @@ export class DecoderModel {
     this.disposed = true;
     for (const tensor of this.owned) this.backend.dispose(tensor);
     this.owned.length = 0;
+    for (const cache of this.caches) {
+      this.backend.dispose(cache.keys);
+      this.backend.dispose(cache.values);
+    }
+    this.caches.length = 0;
   }
 
-  private viewRows(rows: number): Activations {
+  /** Reallocates every layer's cache for `B` sequences when it holds fewer (their contents are lost). */
+  private growCaches(B: number): void {
+    if (B <= this.cacheBatch) return;
+    const shape = [B, this.maxSequenceLength, kvDim(this.config)];
+    for (const cache of this.caches) {
+      this.backend.dispose(cache.keys);
+      this.backend.dispose(cache.values);
+    }
+    this.caches.length = 0;
+    for (let l = 0; l < this.layers.length; l++) {
+      this.caches.push({ keys: this.backend.allocate(shape), values: this.backend.allocate(shape) });
+    }
+    this.cacheBatch = B;
+    this.cachedLength = 0;
+    this.single = this.viewActivations(1, 1);
+  }
+
+  /** Views of the scratch buffers and caches at `batch` sequences of `tokens` rows. */
+  private viewActivations(batch: number, tokens: number): Activations {
     const b = this.backend;
-    const f = this.full;
+    const f = this.scratch;
     const view = (t: TensorHandle, shape: number[]) => b.view(t, shape);
-    const { modelDim: D, hiddenDim: F } = this.config;
+    const { modelDim: D, hiddenDim: F, vocabSize: V } = this.config;
     const Q = queryDim(this.config);
     const KV = kvDim(this.config);
+    const S = this.maxSequenceLength;
+    const rows = batch * tokens;
     return {
+      batch,
+      tokens,
       rows,
       x: view(f.x, [rows, D]),
       xb: view(f.xb, [rows, D]),
       xb2: view(f.xb2, [rows, D]),
       q: view(f.q, [rows, Q]),
-      queries: view(f.q, [1, rows, Q]),
+      queries: view(f.q, [batch, tokens, Q]),
       k: view(f.k, [rows, KV]),
+      keys: view(f.k, [batch, tokens, KV]),
       v: view(f.v, [rows, KV]),
-      attention: view(f.attention, [1, rows, Q]),
+      attention: view(f.attention, [batch, tokens, Q]),
       hb: view(f.hb, [rows, F]),
       hb2: view(f.hb2, [rows, F]),
       positions: view(f.positions, [rows, D]),
+      staging: view(f.staging, [tokens, KV]),
+      keyCaches: this.caches.map((c) => view(c.keys, [batch, S, KV])),
+      valueCaches: this.caches.map((c) => view(c.values, [batch, S, KV])),
+      lastRows: view(f.lastRows, [batch, D]),
+      logits: view(f.logits, [batch, V]),
+      positionIds: new Int32Array(rows),
+      gatherIds: new Int32Array(tokens),
+      lastIds: Int32Array.from({ length: batch }, (_, s) => s * tokens + tokens - 1),
     };
+  }
+
+  /** Rejects ids that are not integers in `[0, V)`. */
+  private checkIds(ids: ArrayLike<number>, where: string): void {
+    const V = this.config.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) {
+        throw new InvalidArgumentError(`${where}[${i}]: expected an integer in [0, ${V}), found ${id}`);
+      }
+    }
   }
 
   private own(tensor: TensorHandle): TensorHandle {
