@@ -114,6 +114,8 @@ export interface KernelSignatures {
   /**
    * Copies `src` rows into `out` starting at row `rowOffset` (writing new keys/values into a cache).
    * src: `[R, N]`, out: `[Rout, N]` with `rowOffset + R <= Rout`. `out` must not alias `src`.
+   * When both are rank 3 they are a batch: src `[B, R, N]`, out `[B, Rout, N]`, and each sequence's
+   * rows go to its own rows `rowOffset..rowOffset+R-1` (new tokens of every sequence into a batched cache).
    */
   writeRows: {
     inputs: { src: TensorHandle };

@@ -127,7 +127,6 @@ interface Scratch {
   hb: TensorHandle; // [rows, F]
   hb2: TensorHandle; // [rows, F]
   positions: TensorHandle; // [rows, D]
-  staging: TensorHandle; // [rows, Hkv*Dh]
   lastRows: TensorHandle; // [maxBatchSize, D]
   logits: TensorHandle; // [maxBatchSize, V]
 }
@@ -145,17 +144,16 @@ interface Activations {
   k: TensorHandle; // [B*T, Hkv*Dh]
   keys: TensorHandle; // [B, T, Hkv*Dh] the same storage as k, batch-shaped for rotary
   v: TensorHandle; // [B*T, Hkv*Dh]
+  values: TensorHandle; // [B, T, Hkv*Dh] the same storage as v, batch-shaped for the cache write
   attention: TensorHandle; // [B, T, H*Dh]
   hb: TensorHandle; // [B*T, F]
   hb2: TensorHandle; // [B*T, F]
   positions: TensorHandle; // [B*T, D] additive positions, gathered per row
-  staging: TensorHandle; // [T, Hkv*Dh] one sequence's new keys or values on their way to its cache
   keyCaches: TensorHandle[]; // per layer [B, S, Hkv*Dh]
   valueCaches: TensorHandle[]; // per layer [B, S, Hkv*Dh]
   lastRows: TensorHandle; // [B, D] the last row of each sequence
   logits: TensorHandle; // [B, V]
   positionIds: Int32Array; // [B*T] table row of each row's position
-  gatherIds: Int32Array; // [T] rows of one sequence in k or v
   lastIds: Int32Array; // [B] row of each sequence's last token
 }
 
@@ -328,7 +326,6 @@ export class DecoderModel {
       hb: allocate([rows, F]),
       hb2: allocate([rows, F]),
       positions: allocate([rows, D]),
-      staging: allocate([rows, KV]),
       lastRows: allocate([maxBatchSize, D]),
       logits: allocate([maxBatchSize, V]),
     };
@@ -568,8 +565,8 @@ export class DecoderModel {
         b.run('applyRotary', { x: k, ...tables }, { ...rotaryAttrs, numHeads: config.numKvHeads }, k);
       }
       // cache slots [p, p+T) of each sequence ← k, v; attention [B, T, H*Dh] over its slots [0, p+T)
-      this.writeCache(a, a.k, a.keyCaches[l], p);
-      this.writeCache(a, a.v, a.valueCaches[l], p);
+      b.run('writeRows', { src: a.keys }, { rowOffset: p }, a.keyCaches[l]);
+      b.run('writeRows', { src: a.values }, { rowOffset: p }, a.valueCaches[l]);
       if (l === stopAtLayer) return;
       b.run(
         'attention',
@@ -598,21 +595,6 @@ export class DecoderModel {
       b.run('matmul', { x: a.hb, w: layer.w2, bias: layer.w2Bias }, {}, a.xb2);
       b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
       if (!pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.x);
-    }
-  }
-
-  /** Copies new keys or values `src` [B*T, Hkv*Dh] into slots [p, p+T) of each sequence of `cache` [B, S, Hkv*Dh]. */
-  private writeCache(a: Activations, src: TensorHandle, cache: TensorHandle, p: number): void {
-    const b = this.backend;
-    if (a.batch === 1) {
-      b.run('writeRows', { src }, { rowOffset: p }, cache);
-      return;
-    }
-    // A view starts at element 0, so sequence s's rows of src are first gathered into staging [T, Hkv*Dh].
-    for (let s = 0; s < a.batch; s++) {
-      for (let t = 0; t < a.tokens; t++) a.gatherIds[t] = s * a.tokens + t;
-      b.run('embedding', { table: src }, { ids: a.gatherIds }, a.staging);
-      b.run('writeRows', { src: a.staging }, { rowOffset: s * this.maxSequenceLength + p }, cache);
     }
   }
 
@@ -750,17 +732,16 @@ export class DecoderModel {
       k: view(f.k, [rows, KV]),
       keys: view(f.k, [batch, tokens, KV]),
       v: view(f.v, [rows, KV]),
+      values: view(f.v, [batch, tokens, KV]),
       attention: view(f.attention, [batch, tokens, Q]),
       hb: view(f.hb, [rows, F]),
       hb2: view(f.hb2, [rows, F]),
       positions: view(f.positions, [rows, D]),
-      staging: view(f.staging, [tokens, KV]),
       keyCaches: this.caches.map((c) => view(c.keys, [batch, S, KV])),
       valueCaches: this.caches.map((c) => view(c.values, [batch, S, KV])),
       lastRows: view(f.lastRows, [batch, D]),
       logits: view(f.logits, [batch, V]),
       positionIds: new Int32Array(rows),
-      gatherIds: new Int32Array(tokens),
       lastIds: Int32Array.from({ length: batch }, (_, s) => s * tokens + tokens - 1),
     };
   }

@@ -269,10 +269,22 @@ export class GpuEngine {
   }
 
   /** Encodes a buffer-to-buffer copy into the pending batch. */
-  copy(source: WebGpuTensor, target: WebGpuTensor, targetByteOffset: number, bytes: number): void {
+  copy(
+    source: WebGpuTensor,
+    target: WebGpuTensor,
+    targetByteOffset: number,
+    bytes: number,
+    sourceByteOffset = 0,
+  ): void {
     if (bytes === 0) return;
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer(source.buffer, 0, target.buffer, targetByteOffset, bytes);
+    this.commandEncoder().copyBufferToBuffer(
+      source.buffer,
+      sourceByteOffset,
+      target.buffer,
+      targetByteOffset,
+      bytes,
+    );
     this.pendingBuffers.add(source.buffer).add(target.buffer);
   }
 

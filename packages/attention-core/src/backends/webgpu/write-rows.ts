@@ -3,11 +3,10 @@
  * cache). A plain buffer copy in the pending command encoder: no shader is needed.
  *
  * Legend:
- *   R        rows of src (leading dimensions flattened)
- *   N        row width
- *   Rout     rows of out (leading dimensions flattened); rowOffset + R <= Rout
- *   src      [R, N]
- *   out      [Rout, N], must not overlap src
+ *   B        sequences: the leading dimension when src and out are both rank 3, else 1
+ *   R        rows of src per sequence; N row width; Rout rows of out per sequence
+ *   src      [B, R, N]
+ *   out      [B, Rout, N], must not overlap src; out[b, rowOffset + r] = src[b, r] (one copy per sequence)
  */
 import { validateWriteRows } from '../reference/write-rows.js';
 import type { GpuKernel } from './kernel-context.js';
@@ -19,7 +18,8 @@ const KERNEL = 'writeRows';
 export const writeRows: GpuKernel<'writeRows'> = (context, inputs, attrs, outHandle) => {
   const src = resolveTensor(KERNEL, 'inputs.src', inputs.src, context.owner);
   const out = resolveTensor(KERNEL, 'out', outHandle, context.owner);
-  const { R, N, rowOffset } = validateWriteRows({ src }, attrs, out);
+  const { B, R, Rout, N, rowOffset } = validateWriteRows({ src }, attrs, out);
   requireNoOverlap(KERNEL, out, 'inputs.src', src, false);
-  context.engine.copy(src, out, rowOffset * N * 4, R * N * 4);
+  for (let b = 0; b < B; b++)
+    context.engine.copy(src, out, (b * Rout + rowOffset) * N * 4, R * N * 4, b * R * N * 4);
 };

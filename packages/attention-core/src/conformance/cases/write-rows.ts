@@ -29,6 +29,27 @@ export function writeRowsCases(): ConformanceCase[] {
       attrs: { rowOffset: 4 },
       out: output([10, 20], random.tensor([10, 20]).data),
     }),
+    kernelCase('writeRows', 'batch: src [2, 1, 2] into slot 1 of each sequence of out [2, 3, 2]', {
+      inputs: { src: tensor([2, 1, 2], [1, 2, 3, 4]) },
+      attrs: { rowOffset: 1 },
+      out: output([2, 3, 2], new Array(12).fill(-1)),
+      expected: [-1, -1, 1, 2, -1, -1, -1, -1, 3, 4, -1, -1],
+    }),
+    kernelCase('writeRows', 'random batch: src [3, 2, 5] into rows 4..5 of out [3, 6, 5]', {
+      inputs: { src: random.tensor([3, 2, 5]) },
+      attrs: { rowOffset: 4 },
+      out: output([3, 6, 5], random.tensor([3, 6, 5]).data),
+    }),
+    errorCase('writeRows', 'batch of out differs from batch of src (both rank 3)', 'SHAPE_MISMATCH', {
+      inputs: { src: tensor([2, 1, 2], [1, 2, 3, 4]) },
+      attrs: { rowOffset: 0 },
+      out: output([3, 2, 2]),
+    }),
+    errorCase('writeRows', 'batch: rowOffset + R past the rows of each sequence', 'INVALID_ARGUMENT', {
+      inputs: { src: tensor([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]) },
+      attrs: { rowOffset: 2 },
+      out: output([2, 3, 2]),
+    }),
     errorCase('writeRows', 'rowOffset + rows of src past the end of out', 'INVALID_ARGUMENT', {
       inputs: { src },
       attrs: { rowOffset: 4 },
