@@ -1,10 +1,13 @@
 /**
  * The worker pool: `threads - 1` workers share the backend's `WebAssembly.Memory({ shared: true })`
- * with the calling thread, which takes share 0 of every parallel kernel itself. Dispatch is a few
- * stores into a control block and an `Atomics.notify`; completion is a counter the caller spins on.
+ * with the calling thread. Dispatch is a few stores into a control block and, only when a worker
+ * sleeps, an `Atomics.notify`; every participant, the caller included, then claims chunks of the
+ * kernel's units from a shared counter, so a worker the OS does not schedule in time (the machine
+ * may be shared) delays the kernel by at most the chunk it holds; completion is a counter the
+ * caller spins on. Protocol in worker-source.ts.
  */
 import { CONTROL_ADDRESS } from './wasm-memory.js';
-import { WORKER_MAIN } from './worker-source.js';
+import { BLOCK_BYTES, WORKER_MAIN } from './worker-source.js';
 
 /** A started worker, as {@link WasmWorkerFactory} returns it. */
 export interface WasmWorker {
@@ -78,33 +81,57 @@ async function nodeWorker(workerMain: string): Promise<WasmWorker> {
 export const defaultWorkerFactory: WasmWorkerFactory = (workerMain) =>
   typeof Worker === 'function' ? webWorker(workerMain) : nodeWorker(workerMain);
 
-/** Int32 slots of the control block (see worker-source.ts). */
+/** Int32 slots of the control area and of its blocks (see worker-source.ts). */
+const ANNOUNCED = 0;
+const STOP = 1;
+const SLEEPERS = 2;
 const GENERATION = 0;
-const DONE = 1;
-const KERNEL = 2;
-const STOP = 3;
-const ARG_COUNT = 4;
-const UNITS = 5;
-const ALIGN = 6;
-const PARTICIPANTS = 7;
+const JOINED = 1;
+const DONE = 2;
+const NEXT = 3;
+const KERNEL = 4;
+const ARG_COUNT = 5;
+const UNITS = 6;
+const CHUNK = 7;
+const CHUNKS = 8;
+
+/** Generations wrap below 2^30, so they stay positive int32 values (a block being rewritten holds -1). */
+const GENERATIONS = 1 << 30;
+
+/** Chunks per participant a kernel's units are cut into, so threads that run faster take more. */
+const CHUNKS_PER_THREAD = 4;
 
 /** Spins of the calling thread before it sleeps in `Atomics.wait` (where the thread may block). */
 const CALLER_SPINS = 1 << 16;
 
-/** Workers plus the control block they watch. */
+interface ControlBlock {
+  readonly ints: Int32Array;
+  readonly numbers: Float64Array;
+}
+
+/** Workers plus the control area they watch. */
 export class ThreadPool {
-  private readonly control: Int32Array;
-  private readonly numbers: Float64Array;
+  private readonly global: Int32Array;
+  private readonly blocks: readonly ControlBlock[];
   private readonly canWait: boolean;
+  private generation = 0;
   private stopped = false;
+  /** The caller's arguments, reused across calls: the kernel's, its scratch, its unit range. */
+  private readonly call: number[] = [];
 
   private constructor(
     private readonly workers: readonly WasmWorker[],
     memory: WebAssembly.Memory,
   ) {
-    this.control = new Int32Array(memory.buffer, CONTROL_ADDRESS, 16);
-    this.numbers = new Float64Array(memory.buffer, CONTROL_ADDRESS + 64, 32);
-    this.canWait = blockingWaitAllowed(this.control);
+    this.global = new Int32Array(memory.buffer, CONTROL_ADDRESS, 16);
+    this.blocks = [0, 1].map((b) => {
+      const at = CONTROL_ADDRESS + 64 + b * BLOCK_BYTES;
+      return {
+        ints: new Int32Array(memory.buffer, at, 16),
+        numbers: new Float64Array(memory.buffer, at + 64, 32),
+      };
+    });
+    this.canWait = blockingWaitAllowed(this.global);
   }
 
   /** Threads taking part in a parallel kernel: the workers plus the caller. */
@@ -143,38 +170,64 @@ export class ThreadPool {
   }
 
   /**
-   * Runs kernel `kernel` (an index into the pool's kernel names) on `units` work units split in
-   * `align`-sized shares across every participant; `run(first, last, scratch)` computes the caller's
-   * share. `args` are the kernel's arguments before its optional scratch pointer and its unit range.
+   * Runs kernel `kernel` (an index into the pool's kernel names; `compute` is the caller's instance
+   * of it) on `units` work units, cut into `align`-multiple chunks that every participant claims
+   * until none remain. `args` are the kernel's arguments before its optional scratch pointer (when
+   * `scratchStride > 0`, participant p gets `scratchBase + p * scratchStride`) and its unit range.
    */
   dispatch(
     kernel: number,
+    compute: (...values: number[]) => void,
     args: readonly number[],
     units: number,
     align: number,
     scratchBase: number,
     scratchStride: number,
-    run: (first: number, last: number, scratch: number) => void,
   ): void {
-    const control = this.control;
-    const numbers = this.numbers;
-    control[KERNEL] = kernel;
-    control[ARG_COUNT] = args.length;
-    control[UNITS] = units;
-    control[ALIGN] = align;
-    control[PARTICIPANTS] = this.participants;
+    const generation = (this.generation % (GENERATIONS - 1)) + 1;
+    this.generation = generation;
+    const { ints, numbers } = this.blocks[generation & 1];
+    // Retire the block two kernels old; a worker still joined to it finishes its chunk first.
+    Atomics.store(ints, GENERATION, -1);
+    while (Atomics.load(ints, JOINED) !== 0);
+    const chunk = Math.max(1, Math.ceil(units / (this.participants * CHUNKS_PER_THREAD) / align)) * align;
+    const chunks = Math.ceil(units / chunk);
+    ints[KERNEL] = kernel;
+    ints[ARG_COUNT] = args.length;
+    ints[UNITS] = units;
+    ints[CHUNK] = chunk;
+    ints[CHUNKS] = chunks;
     numbers[0] = scratchBase;
     numbers[1] = scratchStride;
     for (let a = 0; a < args.length; a++) numbers[2 + a] = args[a];
-    Atomics.store(control, DONE, 0);
-    Atomics.add(control, GENERATION, 1);
-    Atomics.notify(control, GENERATION);
-    const share = Math.ceil(units / this.participants / align) * align;
-    run(0, Math.min(units, share), scratchBase);
-    const expected = this.workers.length;
+    const call = this.call;
+    call.length = 0;
+    for (let a = 0; a < args.length; a++) call.push(args[a]);
+    if (scratchStride > 0) call.push(scratchBase);
+    call.push(0, 0);
+    const last = call.length - 1;
+    Atomics.store(ints, NEXT, 0);
+    Atomics.store(ints, DONE, 0);
+    Atomics.store(ints, GENERATION, generation);
+    Atomics.store(this.global, ANNOUNCED, generation);
+    if (Atomics.load(this.global, SLEEPERS) > 0) Atomics.notify(this.global, ANNOUNCED);
+    let finished = false;
+    try {
+      for (let c = Atomics.add(ints, NEXT, 1); c < chunks; c = Atomics.add(ints, NEXT, 1)) {
+        call[last - 1] = c * chunk;
+        call[last] = Math.min(units, c * chunk + chunk);
+        compute.apply(null, call);
+        Atomics.add(ints, DONE, 1);
+      }
+      finished = true;
+    } finally {
+      // after a failure (a trap), no further chunk is claimed
+      if (!finished) Atomics.store(ints, NEXT, chunks);
+    }
+    // chunks a worker claimed and still runs
     let spins = 0;
-    for (let done = Atomics.load(control, DONE); done < expected; done = Atomics.load(control, DONE)) {
-      if (this.canWait && ++spins > CALLER_SPINS) Atomics.wait(control, DONE, done, 1);
+    for (let done = Atomics.load(ints, DONE); done < chunks; done = Atomics.load(ints, DONE)) {
+      if (this.canWait && ++spins > CALLER_SPINS) Atomics.wait(ints, DONE, done, 1);
     }
   }
 
@@ -182,9 +235,9 @@ export class ThreadPool {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    Atomics.store(this.control, STOP, 1);
-    Atomics.add(this.control, GENERATION, 1);
-    Atomics.notify(this.control, GENERATION);
+    Atomics.store(this.global, STOP, 1);
+    Atomics.add(this.global, ANNOUNCED, 1);
+    Atomics.notify(this.global, ANNOUNCED);
     for (const worker of this.workers) worker.terminate();
   }
 }

@@ -1,4 +1,4 @@
-import { isRotorError } from '@rotor/core';
+import { isRotorError, type ScoreBiasDescriptor } from '@rotor/core';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend, wasmBackend } from './wasm-backend.js';
 
@@ -71,6 +71,36 @@ describe('wasm backend threads', () => {
     expect(Array.from(results[1])).toEqual(Array.from(results[0]));
   });
 
+  it('runs every chunk on the calling thread when a worker never joins', async () => {
+    // a worker that starts but never runs anything: the caller must claim every chunk and not wait
+    const idle = () => {
+      let listener: (message: unknown) => void = () => undefined;
+      return {
+        postMessage: () => setTimeout(() => listener('ready'), 0),
+        onMessage: (registered: (message: unknown) => void) => {
+          listener = registered;
+        },
+        onError: () => undefined,
+        terminate: () => undefined,
+      };
+    };
+    const K = 64;
+    const N = 100;
+    const x = Float32Array.from({ length: K }, (_, k) => Math.sin(k));
+    const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.37));
+    const results: Float32Array[] = [];
+    for (const options of [{ threads: 1 }, { threads: 2, minParallelWork: 0, workerFactory: idle }]) {
+      const backend = await createWasmBackend(options);
+      expect(backend.capabilities.threads).toBe(options.threads);
+      const out = backend.allocate([1, N]);
+      const inputs = { x: backend.upload(x, [1, K]), w: backend.upload(w, [N, K]) };
+      for (let repeat = 0; repeat < 3; repeat++) backend.run('matmul', inputs, {}, out);
+      results.push(await backend.read(out));
+      backend.destroy();
+    }
+    expect(Array.from(results[1])).toEqual(Array.from(results[0]));
+  });
+
   it('probes SIMD without compiling the kernels', async () => {
     expect(await wasmBackend().probe()).toEqual({ available: true });
   });
@@ -124,4 +154,72 @@ describe('wasm backend quantized weights', () => {
       expect(Array.from(results[1])).toEqual(Array.from(results[0]));
     }
   });
+});
+
+describe('wasm backend flash attention', () => {
+  // Shapes past the conformance cases': several key tiles (64 keys), partial query blocks and key
+  // quads, GQA, head widths off the vector width; decode (T = 1) and prefill kernels.
+  const cases = [
+    { B: 2, T: 71, S: 150, H: 4, Hkv: 2, Dh: 64, kvOffset: 40, starts: [3, 0], lengths: [140, 111] },
+    { B: 1, T: 130, S: 130, H: 2, Hkv: 1, Dh: 13, kvOffset: 0, starts: [66], lengths: undefined },
+    { B: 2, T: 1, S: 150, H: 6, Hkv: 2, Dh: 20, kvOffset: 149, starts: [5, 0], lengths: [150, 97] },
+    { B: 1, T: 1, S: 99, H: 3, Hkv: 3, Dh: 7, kvOffset: 98, starts: [0], lengths: undefined },
+  ];
+  for (const { B, T, S, H, Hkv, Dh, kvOffset, starts, lengths } of cases) {
+    for (const bias of ['none', 'alibi', 't5'] as const) {
+      it(`attention B ${B} T ${T} S ${S} Dh ${Dh}, ${bias}: 1 and 2 threads match the reference`, async () => {
+        const { createReferenceBackend } = await import('../reference/reference-backend.js');
+        const random = (length: number, seed: number) =>
+          Float32Array.from({ length }, (_, e) => Math.sin(e * 12.9898 + seed) * 1.5);
+        const q = random(B * T * H * Dh, 1);
+        const k = random(B * S * Hkv * Dh, 2);
+        const v = random(B * S * Hkv * Dh, 3);
+        const scoreBias: ScoreBiasDescriptor | undefined =
+          bias === 'alibi'
+            ? { type: 'alibi', slopes: Float32Array.from({ length: H }, (_, h) => 0.5 ** (h + 1)) }
+            : bias === 't5'
+              ? {
+                  type: 't5',
+                  numBuckets: 8,
+                  maxDistance: 40,
+                  bidirectional: false,
+                  table: random(8 * H, 4),
+                }
+              : undefined;
+        const attrs = {
+          numHeads: H,
+          numKvHeads: Hkv,
+          headDim: Dh,
+          kvOffset,
+          causal: true,
+          sequenceStarts: starts,
+          ...(lengths === undefined ? {} : { validLengths: lengths }),
+          ...(scoreBias === undefined ? {} : { scoreBias }),
+        };
+        const results: Float32Array[] = [];
+        for (const backend of [
+          createReferenceBackend(),
+          await createWasmBackend({ threads: 1 }),
+          await createWasmBackend({ threads: 2, minParallelWork: 0 }),
+        ]) {
+          const out = backend.allocate([B, T, H * Dh]);
+          const inputs = {
+            q: backend.upload(q, [B, T, H * Dh]),
+            k: backend.upload(k, [B, S, Hkv * Dh]),
+            v: backend.upload(v, [B, S, Hkv * Dh]),
+          };
+          backend.run('attention', inputs, attrs, out);
+          results.push(await backend.read(out));
+          backend.destroy();
+        }
+        let worst = 0;
+        for (let e = 0; e < results[0].length; e++) {
+          const error = Math.abs(results[1][e] - results[0][e]) / (1 + Math.abs(results[0][e]));
+          worst = Math.max(worst, error);
+        }
+        expect(worst).toBeLessThanOrEqual(1e-5);
+        expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+      });
+    }
+  }
 });

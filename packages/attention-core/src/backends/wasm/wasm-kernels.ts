@@ -36,6 +36,7 @@ export interface KernelExports {
   matmulQ8(...args: number[]): void;
   matmulQ4(...args: number[]): void;
   attention(...args: number[]): void;
+  attentionPrefill(...args: number[]): void;
   rmsNorm(x: number, weight: number, out: number, M: number, D: number, epsilon: number): void;
   layerNorm(
     x: number,
@@ -57,10 +58,20 @@ export interface KernelExports {
 }
 
 /** Kernels a worker can run, by index in the pool's control block. */
-export const PARALLEL_KERNELS = ['matmul', 'attention', 'matmulQ8', 'matmulQ4'] as const;
+export const PARALLEL_KERNELS = ['matmul', 'attention', 'attentionPrefill', 'matmulQ8', 'matmulQ4'] as const;
 
-/** Keys scored per tile by the attention kernel (`TILE` in assembly/attention.ts). */
+/** Keys scored per tile by the attention kernels (`TILE` in assembly/attention.ts). */
 const ATTENTION_TILE = 64;
+
+/** Queries per block of the prefill attention kernel (`QB` in assembly/attention.ts). */
+const PREFILL_BLOCK = 4;
+
+/**
+ * Argument lists of the hot kernels, rewritten in place by each call (kernels run synchronously, one
+ * at a time) so a decode step allocates none.
+ */
+const MATMUL_ARGS: number[] = new Array(7).fill(0);
+const ATTENTION_ARGS: number[] = new Array(20).fill(0);
 
 /** What the kernels need from their backend. */
 export interface KernelHost {
@@ -103,6 +114,14 @@ function optional(host: KernelHost, kernel: string, what: string, handle: unknow
   return handle === undefined ? undefined : resolve(host, kernel, what, handle);
 }
 
+/** Copies `sequenceStarts` into the attribute space and returns its byte address. */
+function startsAddress(host: KernelHost, starts: ArrayLike<number>): number {
+  const base = host.attributes(starts.length);
+  const ints = host.ints;
+  for (let b = 0; b < starts.length; b++) ints[base + b] = starts[b];
+  return base * 4;
+}
+
 /** Every kernel's host function. */
 export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   matmul(host, inputs, _attrs, outHandle) {
@@ -115,8 +134,16 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     requireNoOverlap('matmul', out, 'inputs.w', w, false);
     if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
     if (weightType === 'f32') {
-      const args = [x.address, w.address, bias?.address ?? 0, out.address, M, K, N];
-      host.parallel('matmul', args, N, 4, M * N * K);
+      const args = MATMUL_ARGS;
+      args[0] = x.address;
+      args[1] = w.address;
+      args[2] = bias?.address ?? 0;
+      args[3] = out.address;
+      args[4] = M;
+      args[5] = K;
+      args[6] = N;
+      // shares start on multiples of the matvec's 8-row blocks, so any split sums like one thread
+      host.parallel('matmul', args, N, 8, M * N * K);
       return;
     }
     // x quantised once on this thread (int16 values, then f32 block scales), read by every thread
@@ -136,47 +163,52 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     requireNoOverlap('attention', out, 'inputs.q', q, true);
     requireNoOverlap('attention', out, 'inputs.k', k, false);
     requireNoOverlap('attention', out, 'inputs.v', v, false);
-    const { B, T, S, H, Hkv, Dh, kvOffset, causal, validLengths, scale, scoreBias } = plan;
+    const { B, T, S, H, Hkv, Dh, kvOffset, causal, validLengths, sequenceStarts, scale, scoreBias } = plan;
     const table =
       scoreBias === undefined ? undefined : scoreBias.type === 'alibi' ? scoreBias.slopes : scoreBias.table;
     const lengths = validLengths?.length ?? 0;
-    const base = host.attributes(lengths + (table?.length ?? 0));
+    const starts = sequenceStarts?.length ?? 0;
+    const base = host.attributes(lengths + starts + (table?.length ?? 0));
     const ints = host.ints;
     for (let b = 0; b < lengths; b++) ints[base + b] = (validLengths as ArrayLike<number>)[b];
+    for (let b = 0; b < starts; b++) ints[base + lengths + b] = (sequenceStarts as ArrayLike<number>)[b];
     const floats = host.floats;
-    if (table) for (let e = 0; e < table.length; e++) floats[base + lengths + e] = table[e];
+    const tableIndex = base + lengths + starts;
+    if (table) for (let e = 0; e < table.length; e++) floats[tableIndex + e] = table[e];
     const t5 = scoreBias?.type === 't5' ? scoreBias : undefined;
-    const args = [
-      q.address,
-      k.address,
-      v.address,
-      out.address,
-      B,
-      T,
-      S,
-      H,
-      Hkv,
-      Dh,
-      kvOffset,
-      causal ? 1 : 0,
-      validLengths === undefined ? 0 : base * 4,
-      scale,
-      scoreBias === undefined ? 0 : scoreBias.type === 'alibi' ? 1 : 2,
-      table === undefined ? 0 : (base + lengths) * 4,
-      t5?.numBuckets ?? 0,
-      t5?.maxDistance ?? 0,
-      t5?.bidirectional ? 1 : 0,
-    ];
+    const args = ATTENTION_ARGS;
+    args[0] = q.address;
+    args[1] = k.address;
+    args[2] = v.address;
+    args[3] = out.address;
+    args[4] = B;
+    args[5] = T;
+    args[6] = S;
+    args[7] = H;
+    args[8] = Hkv;
+    args[9] = Dh;
+    args[10] = kvOffset;
+    args[11] = causal ? 1 : 0;
+    args[12] = validLengths === undefined ? 0 : base * 4;
+    args[13] = sequenceStarts === undefined ? 0 : (base + lengths) * 4;
+    args[14] = scale;
+    args[15] = scoreBias === undefined ? 0 : scoreBias.type === 'alibi' ? 1 : 2;
+    args[16] = table === undefined ? 0 : tableIndex * 4;
+    args[17] = t5?.numBuckets ?? 0;
+    args[18] = t5?.maxDistance ?? 0;
+    args[19] = t5?.bidirectional ? 1 : 0;
     const headBytes = Math.ceil((Dh * 4) / 16) * 16;
-    const units = B * T * H;
-    host.parallel(
-      'attention',
-      args,
-      units,
-      1,
-      units * (kvOffset + T) * Dh * 2,
-      host.scratch(headBytes + ATTENTION_TILE * 4),
-    );
+    const work = B * T * H * (kvOffset + T) * Dh * 2;
+    if (T === 1) {
+      // one unit per key/value head: its G query heads share each loaded key and value row
+      const scratch = host.scratch(headBytes + Math.ceil(S / 4) * 16);
+      host.parallel('attention', args, B * Hkv, 1, work, scratch);
+      return;
+    }
+    const units = B * Math.ceil(T / PREFILL_BLOCK) * H;
+    const scratch = PREFILL_BLOCK * (2 * headBytes + ATTENTION_TILE * 4 + 8);
+    // an even share keeps each thread's pairs of short and long causal blocks whole
+    host.parallel('attentionPrefill', args, units, 2 * H, work, host.scratch(scratch));
   },
 
   embedding(host, inputs, attrs, outHandle) {
@@ -225,7 +257,11 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const cos = resolve(host, 'applyRotary', 'inputs.cos', inputs.cos);
     const sin = resolve(host, 'applyRotary', 'inputs.sin', inputs.sin);
     const out = resolve(host, 'applyRotary', 'out', outHandle);
-    const { rows, T, H, Dh, R, layout, positionOffset } = validateApplyRotary({ x, cos, sin }, attrs, out);
+    const { rows, T, H, Dh, R, layout, positionOffset, sequenceStarts } = validateApplyRotary(
+      { x, cos, sin },
+      attrs,
+      out,
+    );
     requireNoOverlap('applyRotary', out, 'inputs.x', x, true);
     requireNoOverlap('applyRotary', out, 'inputs.cos', cos, false);
     requireNoOverlap('applyRotary', out, 'inputs.sin', sin, false);
@@ -241,15 +277,18 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
       R,
       layout === 'interleaved' ? 1 : 0,
       positionOffset,
+      sequenceStarts === undefined ? 0 : startsAddress(host, sequenceStarts),
     );
   },
 
   writeRows(host, inputs, attrs, outHandle) {
     const src = resolve(host, 'writeRows', 'inputs.src', inputs.src);
     const out = resolve(host, 'writeRows', 'out', outHandle);
-    const { R, N, rowOffset } = validateWriteRows({ src }, attrs, out);
+    const { B, R, Rout, N, rowOffset } = validateWriteRows({ src }, attrs, out);
     requireNoOverlap('writeRows', out, 'inputs.src', src, false);
-    host.kernels.writeRows(src.address, out.address, R, N, rowOffset);
+    for (let b = 0; b < B; b++) {
+      host.kernels.writeRows(src.address + b * R * N * 4, out.address + b * Rout * N * 4, R, N, rowOffset);
+    }
   },
 
   silu(host, inputs, _attrs, outHandle) {

@@ -42,11 +42,16 @@ export class WasmTensor extends OwnedTensor<WasmTensor> {
     return this.address / 4;
   }
 
-  /** Its bytes of the owner's one memory. */
+  /** Its bytes of the owner's one memory (computed once: the overlap checks ask on every kernel call). */
   get range(): MemoryRange {
-    const bytes = this.scales === 0 ? this.size * 4 : this.capacity;
-    return { space: this.owner, start: this.address, end: this.address + bytes };
+    if (this.bytesRange === undefined) {
+      const bytes = this.scales === 0 ? this.size * 4 : this.capacity;
+      this.bytesRange = { space: this.owner, start: this.address, end: this.address + bytes };
+    }
+    return this.bytesRange;
   }
+
+  private bytesRange: MemoryRange | undefined;
 
   /** Marks the allocation released; returns false for a view (disposing one is a no-op). */
   release(): boolean {

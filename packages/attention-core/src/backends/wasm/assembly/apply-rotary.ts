@@ -3,7 +3,9 @@
  * cos/sin tables; dimensions R..Dh are copied.
  *
  * Legend:
- *   rows, T      flattened rows of x; row r sits at position positionOffset + r % T
+ *   rows, T      flattened rows of x; row r sits at position positionOffset + r % T - starts[r / T]
+ *   starts       [B] i32 address of sequenceStarts (left padding per sequence), 0 when absent; rows
+ *                at negative positions are padding, copied unchanged
  *   H, Dh, R     heads, head width, rotary width (even)
  *   x, out       [rows, H*Dh] addresses (out may be x);  cos, sin [P, R/2] addresses
  *   interleaved  1: pairs (x[2i], x[2i+1]); 0 (half-split): pairs (x[i], x[i + R/2])
@@ -22,11 +24,19 @@ export function applyRotary(
   R: i32,
   interleaved: i32,
   positionOffset: i32,
+  starts: usize,
 ): void {
   const half = R / 2;
   const headBytes = (<usize>Dh) << 2;
   for (let r = 0; r < rows; r++) {
-    const table = (<usize>((positionOffset + (r % T)) * half)) << 2;
+    const position =
+      positionOffset + (r % T) - (starts === 0 ? 0 : load<i32>(starts + ((<usize>(r / T)) << 2)));
+    if (position < 0) {
+      const rowBytes = <usize>H * headBytes;
+      if (out !== x) memory.copy(out + <usize>r * rowBytes, x + <usize>r * rowBytes, rowBytes);
+      continue;
+    }
+    const table = (<usize>(position * half)) << 2;
     for (let h = 0; h < H; h++) {
       const base = <usize>(r * H + h) * headBytes;
       for (let i = 0; i < half; i++) {

@@ -1,7 +1,7 @@
 /** The kernels module's exports: one function per kernel, all operating on addresses in the imported memory. */
 export { add } from './add';
 export { applyRotary } from './apply-rotary';
-export { attention } from './attention';
+export { attention, attentionPrefill } from './attention';
 export { embedding } from './embedding';
 export { gelu } from './gelu';
 export { layerNorm } from './layer-norm';

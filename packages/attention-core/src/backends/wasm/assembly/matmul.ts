@@ -7,9 +7,24 @@
  *   bias     [N] address, 0 when absent
  *   out      [M, N] address
  *   n0, n1   the feature range this call computes
- * M = 1 is a matvec bound by reading w once: four weight rows at a time share each load of x,
- * two accumulators per row. M > 1 is a GEMM: blocks of 4 rows of x by 2 rows of w keep 8
- * accumulators in registers, so each loaded vector feeds 2 or 4 multiply-adds.
+ * M = 1 is a matvec bound by reading w once: eight weight rows at a time share each load of x,
+ * one accumulator per row (eight independent chains). M > 1 is a GEMM: blocks of 4 rows of x by 2
+ * rows of w keep 8 accumulators in registers, so each loaded vector feeds 2 or 4 multiply-adds.
+ * Threads split the features in multiples of 8, so a split never changes a sum's order.
+ *
+ * Matvec versions (GB/s of weights read, best of 25 interleaved runs in one process on the shared
+ * 2-core machine, single-threaded SIMD module; the bench's 1-thread streaming probe read 8.2 GB/s):
+ *   v1  4 rows × 2 accumulators, k step 8: 768×768 29.8, 512×1376 29.1, 2048×768 19.8,
+ *       32000×288 7.5, 32000×768 8.9 (in-cache shapes ~30, DRAM-sized ones at the probe).
+ *   v2  8 rows × 1 accumulator, k step 4 (kept): 1.05–1.41× v1 in the same run (768×768 34.0,
+ *       512×1376 32.1, 2048×768 21.8, 32000×288 10.5, 32000×768 10.2).
+ *   The largest decode loss was not the kernel but the split across threads: fixed equal shares
+ *   made the caller wait for a descheduled worker, so 2 threads ran a 42M-shape step 2.4× slower than
+ *   1. Chunks claimed from a shared counter (thread-pool.ts) made 2 threads 1.5× faster than that
+ *   (42M-shape matvec steps) and 4.4× (stories260K) in the same run. Two alternating control blocks,
+ *   so the caller never waits for a worker late for a finished kernel: no measurable difference
+ *   in paired runs (0.89–1.09×), kept for the stall it rules out. A 65536 multiply-add threshold
+ *   for splitting (was 32768): stories260K decode at 2 threads 1.41× (its classifier runs unsplit).
  */
 import { dot, horizontalSum } from './vector';
 
@@ -19,60 +34,66 @@ function finish(out: usize, bias: usize, n: i32, value: f32): void {
 
 function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1: i32): void {
   const rowBytes = (<usize>K) << 2;
+  const vectorEnd = K & ~3;
   let n = n0;
-  for (; n + 4 <= n1; n += 4) {
+  for (; n + 8 <= n1; n += 8) {
     const w0 = w + <usize>n * rowBytes;
     const w1 = w0 + rowBytes;
     const w2 = w1 + rowBytes;
     const w3 = w2 + rowBytes;
+    const w4 = w3 + rowBytes;
+    const w5 = w4 + rowBytes;
+    const w6 = w5 + rowBytes;
+    const w7 = w6 + rowBytes;
     let a0 = f32x4.splat(0);
     let a1 = f32x4.splat(0);
     let a2 = f32x4.splat(0);
     let a3 = f32x4.splat(0);
-    let b0 = f32x4.splat(0);
-    let b1 = f32x4.splat(0);
-    let b2 = f32x4.splat(0);
-    let b3 = f32x4.splat(0);
-    let k = 0;
-    for (; k + 8 <= K; k += 8) {
+    let a4 = f32x4.splat(0);
+    let a5 = f32x4.splat(0);
+    let a6 = f32x4.splat(0);
+    let a7 = f32x4.splat(0);
+    for (let k = 0; k < vectorEnd; k += 4) {
       const o = (<usize>k) << 2;
-      const xa = v128.load(x + o);
-      const xb = v128.load(x + o, 16);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xa));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xa));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xa));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xa));
-      b0 = f32x4.add(b0, f32x4.mul(v128.load(w0 + o, 16), xb));
-      b1 = f32x4.add(b1, f32x4.mul(v128.load(w1 + o, 16), xb));
-      b2 = f32x4.add(b2, f32x4.mul(v128.load(w2 + o, 16), xb));
-      b3 = f32x4.add(b3, f32x4.mul(v128.load(w3 + o, 16), xb));
+      const xv = v128.load(x + o);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xv));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xv));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xv));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xv));
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(w4 + o), xv));
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(w5 + o), xv));
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(w6 + o), xv));
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(w7 + o), xv));
     }
-    if (k + 4 <= K) {
-      const o = (<usize>k) << 2;
-      const xa = v128.load(x + o);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xa));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xa));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xa));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xa));
-      k += 4;
-    }
-    let s0 = horizontalSum(f32x4.add(a0, b0));
-    let s1 = horizontalSum(f32x4.add(a1, b1));
-    let s2 = horizontalSum(f32x4.add(a2, b2));
-    let s3 = horizontalSum(f32x4.add(a3, b3));
-    for (; k < K; k++) {
+    let s0 = horizontalSum(a0);
+    let s1 = horizontalSum(a1);
+    let s2 = horizontalSum(a2);
+    let s3 = horizontalSum(a3);
+    let s4 = horizontalSum(a4);
+    let s5 = horizontalSum(a5);
+    let s6 = horizontalSum(a6);
+    let s7 = horizontalSum(a7);
+    for (let k = vectorEnd; k < K; k++) {
       const o = (<usize>k) << 2;
       const xk = load<f32>(x + o);
       s0 += load<f32>(w0 + o) * xk;
       s1 += load<f32>(w1 + o) * xk;
       s2 += load<f32>(w2 + o) * xk;
       s3 += load<f32>(w3 + o) * xk;
+      s4 += load<f32>(w4 + o) * xk;
+      s5 += load<f32>(w5 + o) * xk;
+      s6 += load<f32>(w6 + o) * xk;
+      s7 += load<f32>(w7 + o) * xk;
     }
     const o = out + ((<usize>n) << 2);
     finish(o, bias, n, s0);
     finish(o + 4, bias, n + 1, s1);
     finish(o + 8, bias, n + 2, s2);
     finish(o + 12, bias, n + 3, s3);
+    finish(o + 16, bias, n + 4, s4);
+    finish(o + 20, bias, n + 5, s5);
+    finish(o + 24, bias, n + 6, s6);
+    finish(o + 28, bias, n + 7, s7);
   }
   for (; n < n1; n++) finish(out + ((<usize>n) << 2), bias, n, dot(x, w + <usize>n * rowBytes, K));
 }
