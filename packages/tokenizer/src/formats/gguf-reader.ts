@@ -178,6 +178,16 @@ const SCALAR_BYTES = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
 const MIN_ELEMENT_BYTES = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8];
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes UTF-8, or undefined when invalid. */
+function decodeStrict(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Parses the header, metadata and tensor directory of a GGUF v2 or v3 file and validates the
@@ -195,19 +205,93 @@ export function readGguf(bytes: Uint8Array, options: ReadGgufOptions = {}): Gguf
   if (!(bytes instanceof Uint8Array)) {
     throw new InvalidArgumentError(mismatch('bytes', 'readGguf', 'a Uint8Array', typeof bytes));
   }
-  return new GgufParser(bytes, options.source ?? 'model.gguf').parse();
+  return new GgufParser(bytes, options.source ?? 'model.gguf', new Map()).parse();
+}
+
+/**
+ * The strings at `ranges`, decoded with one TextDecoder call and cut apart by their UTF-16
+ * lengths, which follow from the bytes when every string is whole, valid UTF-8; undefined
+ * otherwise (decode them one by one, invalid bytes → U+FFFD).
+ */
+export function decodeStrings(ranges: GgufStringRanges): string[] | undefined {
+  const { bytes, starts, ends } = ranges;
+  const count = starts.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) total += ends[i] - starts[i];
+  const joined = new Uint8Array(total);
+  const units = new Uint32Array(count + 1);
+  let whole = true;
+  let out = 0;
+  let unitTotal = 0;
+  for (let i = 0; i < count; i++) {
+    const end = ends[i];
+    let j = starts[i];
+    let next = j;
+    for (; j < end; j++) {
+      const byte = bytes[j];
+      joined[out++] = byte;
+      if (j < next) continue;
+      if (byte < 0x80) {
+        next = j + 1;
+        unitTotal++;
+      } else {
+        // A continuation byte here means the string does not start on a character.
+        if (byte < 0xc0) whole = false;
+        next = j + (byte < 0xe0 ? 2 : byte < 0xf0 ? 3 : 4);
+        unitTotal += byte < 0xf0 ? 1 : 2;
+      }
+    }
+    if (next !== end) whole = false;
+    units[i + 1] = unitTotal;
+  }
+  const text = whole ? decodeStrict(joined) : undefined;
+  if (text === undefined || text.length !== unitTotal) return undefined;
+  const values: string[] = new Array(count);
+  for (let i = 0; i < count; i++) values[i] = text.slice(units[i], units[i + 1]);
+  return values;
+}
+
+/** Where the strings of a string array lie in the file: string i is `bytes[starts[i], ends[i])`. */
+export interface GgufStringRanges {
+  readonly bytes: Uint8Array;
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
+}
+
+/**
+ * {@link readGguf} that also reports the byte ranges of the string arrays under the keys of
+ * `keys`, and leaves an array empty instead of decoding it when its key maps to false: the
+ * tokenizer loader resolves merges from bytes, which is much faster than creating ~10^5
+ * strings. For this package's loaders only.
+ */
+export function readGgufStringRanges(
+  bytes: Uint8Array,
+  source: string,
+  keys: ReadonlyMap<string, boolean>,
+): { file: GgufFile; ranges: Map<string, GgufStringRanges> } {
+  const parser = new GgufParser(bytes, source, keys);
+  return { file: parser.parse(), ranges: parser.ranges };
 }
 
 class GgufParser {
+  private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private offset = 0;
   /** Where each tensor's offset field is stored, for the layout messages. */
   private readonly tensorOffsetPositions: number[] = [];
 
+  /** Byte ranges of the top-level string arrays named in `rangeKeys`, filled while parsing. */
+  readonly ranges = new Map<string, GgufStringRanges>();
+  /** Key of the metadata value being parsed. */
+  private key = '';
+
   constructor(
-    private readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     private readonly source: string,
+    private readonly rangeKeys: ReadonlyMap<string, boolean>,
   ) {
+    // A plain view: a Node Buffer's `subarray` is several times slower.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -240,6 +324,7 @@ class GgufParser {
       if (metadata.has(key)) this.fail(`metadata ${index} key`, keyOffset, 'a key not seen before', key);
       const typeOffset = this.offset;
       const type = this.valueType(`metadata "${key}" value type`);
+      this.key = key;
       const value = this.value(type, `metadata "${key}"`, typeOffset, 0);
       if (key === 'general.alignment') alignment = this.checkAlignment(value, typeOffset);
       metadata.set(key, value);
@@ -420,13 +505,49 @@ class GgufParser {
       return { type: 'array', elementType: typeName, value: this.numericArray(elementType, start, count) };
     }
     if (elementType === 8) {
-      const values: string[] = [];
-      for (let i = 0; i < count; i++) values.push(this.string(`${what}[${i}]`));
-      return { type: 'array', elementType: typeName, value: values };
+      const record = depth === 0 && this.rangeKeys.has(this.key);
+      const decode = !record || this.rangeKeys.get(this.key) === true;
+      return { type: 'array', elementType: typeName, value: this.stringArray(what, count, record, decode) };
     }
     const values: GgufValue[] = [];
     for (let i = 0; i < count; i++) values.push(this.array(`${what}[${i}]`, elementTypeOffset, depth + 1));
     return { type: 'array', elementType: typeName, value: values };
+  }
+
+  /**
+   * `count` strings. Vocabularies hold ~10^5 of them, so all are decoded with one TextDecoder
+   * call and cut apart by their UTF-16 lengths, which follow from the bytes when every string
+   * is whole, valid UTF-8; otherwise each is decoded alone (invalid bytes → U+FFFD).
+   */
+  private stringArray(what: string, count: number, record: boolean, decode: boolean): string[] {
+    const { bytes, view } = this;
+    const starts = new Uint32Array(count);
+    const ends = new Uint32Array(count);
+    const first = this.offset;
+    for (let i = 0; i < count; i++) {
+      const at = this.offset;
+      if (bytes.length - at < 8 || view.getUint32(at + 4, true) !== 0) return this.failString(what, i, at);
+      const length = view.getUint32(at, true);
+      if (length > bytes.length - at - 8) return this.failString(what, i, at);
+      starts[i] = at + 8;
+      ends[i] = at + 8 + length;
+      this.offset = ends[i];
+    }
+    if (record) this.ranges.set(this.key, { bytes, starts, ends });
+    if (!decode) return [];
+    const values = decodeStrings({ bytes, starts, ends });
+    if (values !== undefined) return values;
+    this.offset = first;
+    const checked: string[] = new Array(count);
+    for (let i = 0; i < count; i++) checked[i] = this.string(`${what}[${i}]`);
+    return checked;
+  }
+
+  /** Re-reads string `index` of an array at `at` on the checked path, which throws. */
+  private failString(what: string, index: number, at: number): never {
+    this.offset = at;
+    this.string(`${what}[${index}]`);
+    return this.fail(`${what}[${index}]`, at, 'a string', 'unreadable bytes');
   }
 
   /** Copies `count` little-endian elements at `start` into an aligned typed array. */

@@ -2,9 +2,16 @@
  * GGUF vocabulary loader: `tokenizer.ggml.*` metadata to a {@link GgufTokenizer}.
  */
 import { FormatError, InvalidArgumentError, mismatch, UnsupportedError } from '@rotor/core';
-import { type GgufFile, type GgufValue, readGguf } from '../formats/gguf-reader.js';
-import { type MergeRule, RankBpeModel } from '../models/rank-bpe.js';
+import {
+  type GgufFile,
+  type GgufStringRanges,
+  type GgufValue,
+  readGgufStringRanges,
+} from '../formats/gguf-reader.js';
+import { RankBpeModel } from '../models/rank-bpe.js';
 import { ScoreBpeModel } from '../models/score-bpe.js';
+import { TokenIndex, type TokenLookup } from '../models/token-index.js';
+import { TokenTable } from '../models/token-table.js';
 import { WordPieceModel } from '../models/word-piece.js';
 import { splitPreset } from '../pre-tokenizers/split-rules.js';
 import {
@@ -39,8 +46,17 @@ export function loadGgufTokenizer(
   options: GgufTokenizerLoadOptions = {},
 ): GgufTokenizer {
   let gguf: GgufFile;
+  let ranges: Map<string, GgufStringRanges> | undefined;
   if (input instanceof Uint8Array) {
-    gguf = readGguf(input, { source: options.source ?? 'model.gguf' });
+    // Tokens and merges stay bytes: merges are resolved without creating strings.
+    ({ file: gguf, ranges } = readGgufStringRanges(
+      input,
+      options.source ?? 'model.gguf',
+      new Map([
+        [`${KEY}tokens`, false],
+        [`${KEY}merges`, false],
+      ]),
+    ));
   } else if (typeof input === 'object' && input !== null && input.metadata instanceof Map) {
     gguf = input;
   } else {
@@ -57,20 +73,24 @@ export function loadGgufTokenizer(
       { details: { source, model: kind } },
     );
   }
-  const tokens = meta.stringArray('tokens');
-  if (tokens === undefined) meta.missing('tokens', 'an array of strings');
-  if (tokens.length === 0) meta.fail('tokens', 'at least one token', 'an empty array');
-  const count = tokens.length;
+  const tokenRanges = ranges?.get(`${KEY}tokens`);
+  // From file bytes, tokens stay packed UTF-8; byte-level vocabularies never need their strings.
+  const table = tokenRanges === undefined ? undefined : new TokenTable(tokenRanges);
+  const listed = table === undefined ? meta.stringArray('tokens') : undefined;
+  if (table === undefined && listed === undefined) meta.missing('tokens', 'an array of strings');
+  const count = table?.length ?? listed!.length;
+  if (count === 0) meta.fail('tokens', 'at least one token', 'an empty array');
   const tokenTypes =
     meta.int32Array('token_type', count) ?? new Int32Array(count).fill(GGUF_TOKEN_TYPE.normal);
-  const tokenIds = new Map<string, number>();
-  for (let id = 0; id < count; id++) {
-    const previous = tokenIds.get(tokens[id]);
-    if (previous !== undefined) {
-      meta.fail('tokens', 'unique tokens', `"${tokens[id]}" at ids ${previous} and ${id}`);
-    }
-    tokenIds.set(tokens[id], id);
+  const tokenIds: TokenLookup = table ?? new TokenIndex(listed!);
+  const duplicate = table?.duplicate ?? (tokenIds as TokenIndex).duplicate;
+  if (duplicate !== undefined) {
+    const [previous, id] = duplicate;
+    const text = table?.at(id) ?? listed![id];
+    meta.fail('tokens', 'unique tokens', `"${text}" at ids ${previous} and ${id}`);
   }
+  // SentencePiece and WordPiece vocabularies work on strings.
+  const strings = (): readonly string[] => listed ?? table!.strings();
 
   const defaults: Record<string, Partial<Record<keyof GgufSpecialTokenIds, number>>> = {
     llama: { bos: 1, eos: 2, unknown: 0 },
@@ -117,7 +137,7 @@ export function loadGgufTokenizer(
     }
     model = {
       kind,
-      model: new ScoreBpeModel(tokens, mergeScores, { mergeScoreFloor: Number.NEGATIVE_INFINITY }),
+      model: new ScoreBpeModel(strings(), mergeScores, { mergeScoreFloor: Number.NEGATIVE_INFINITY }),
       addSpacePrefix: meta.boolean('add_space_prefix') ?? true,
     };
   } else if (kind === 'gpt2') {
@@ -131,19 +151,25 @@ export function loadGgufTokenizer(
     addBosDefault = preset.addBos;
     const mergeStrings = meta.stringArray('merges');
     if (mergeStrings === undefined) meta.missing('merges', 'an array of strings "left right"');
-    const merges: MergeRule[] = mergeStrings.map((merge, index) => {
-      const space = merge.indexOf(' ', 1);
-      if (space < 0) meta.fail(`merges[${index}]`, 'two tokens separated by a space', merge);
-      return [merge.slice(0, space), merge.slice(space + 1)];
-    });
-    model = { kind, model: new RankBpeModel(tokenIds, merges, `${source}: ${KEY}merges`), preset, pre };
+    const mergeSource = `${source}: ${KEY}merges`;
+    const mergeBytes = ranges?.get(`${KEY}merges`);
+    const stringIndex = () => (tokenIds instanceof TokenIndex ? tokenIds : new TokenIndex(strings()));
+    const merges =
+      table !== undefined && mergeBytes !== undefined
+        ? RankBpeModel.fromByteLines(table.index, stringIndex, mergeBytes, mergeSource)
+        : RankBpeModel.fromLines(stringIndex(), mergeStrings, mergeSource);
+    model = { kind, model: merges, preset, pre };
   } else {
     const unknownId = specialTokens.unknown;
     if (unknownId === undefined) meta.missing('unknown_token_id', 'the id of [UNK]');
     const lowercase = meta.boolean('normalizer.lowercase') ?? true;
     model = {
       kind,
-      model: new WordPieceModel(tokenIds, { wordPrefix: '\u2581', continuationPrefix: '', unknownId }),
+      model: new WordPieceModel(tokenIds, strings(), {
+        wordPrefix: '\u2581',
+        continuationPrefix: '',
+        unknownId,
+      }),
       lowercase,
       stripAccents: meta.boolean('normalizer.strip_accents') ?? lowercase,
     };
@@ -159,6 +185,7 @@ export function loadGgufTokenizer(
     if (flag && id === undefined)
       meta.fail(name, `false, or a valid id for its token`, 'true with no such token');
   }
+  const tokens = kind === 'gpt2' ? (table ?? listed!) : strings();
   return new GgufTokenizer({ tokens, tokenTypes, tokenIds, specialTokens, addBos, addEos, addSep, model });
 }
 

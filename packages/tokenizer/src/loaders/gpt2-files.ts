@@ -17,7 +17,12 @@ import {
   scannerMatches,
   splitPieces,
 } from '../pre-tokenizers/from-json.js';
-import { gpt2Matcher, llama3Matcher, type SplitMatcher } from '../pre-tokenizers/split-rules.js';
+import {
+  gpt2Matcher,
+  llama3Matcher,
+  o200kMatcher,
+  type SplitMatcher,
+} from '../pre-tokenizers/split-rules.js';
 import { type AddedToken, PipelineTokenizer } from '../tokenizers/pipeline-tokenizer.js';
 import { JsonFields } from './json-fields.js';
 import { type JsonInput, loadTokenizerJson, parseJsonInput } from './tokenizer-json.js';
@@ -82,13 +87,15 @@ export function loadGpt2Tokenizer(encoderJson: JsonInput, vocabBpe: string | Uin
 }
 
 /** Split patterns of tiktoken encodings {@link loadTiktokenRanks} knows. */
-export type TiktokenPattern = 'gpt2' | 'r50k' | 'p50k' | 'cl100k';
+export type TiktokenPattern = 'gpt2' | 'r50k' | 'p50k' | 'cl100k' | 'o200k';
 
-const TIKTOKEN_PATTERNS: Record<string, SplitMatcher> = {
-  gpt2: gpt2Matcher,
-  r50k: gpt2Matcher,
-  p50k: gpt2Matcher,
-  cl100k: llama3Matcher({ maxDigits: 3, wholeTrailingWhitespace: true }),
+/** Made on use: the o200k matcher allocates a Unicode table. */
+const TIKTOKEN_PATTERNS: Record<string, () => SplitMatcher> = {
+  gpt2: () => gpt2Matcher,
+  r50k: () => gpt2Matcher,
+  p50k: () => gpt2Matcher,
+  cl100k: () => llama3Matcher({ maxDigits: 3, wholeTrailingWhitespace: true }),
+  o200k: o200kMatcher,
 };
 
 /** Options of {@link loadTiktokenRanks}. */
@@ -121,7 +128,20 @@ class TiktokenPieceModel implements PieceModel {
     for (let byte = 0; byte < 256; byte++) this.byteIds[byte] = this.bpe.lookup(String.fromCharCode(byte));
   }
 
-  tokenize(cps: Uint32Array, ids: number[]): void {
+  tokenize(cps: Uint32Array, ids: number[], spans?: number[]): void {
+    const first = ids.length;
+    this.tokenizeBytes(cps, ids);
+    if (spans === undefined) return;
+    // Piece code points are bytes, and a token spans as many as it has.
+    let at = 0;
+    for (let t = first; t < ids.length; t++) {
+      const end = at + this.bpe.pieces[ids[t]].length;
+      spans.push(at, end);
+      at = end;
+    }
+  }
+
+  private tokenizeBytes(cps: Uint32Array, ids: number[]): void {
     let spelled = '';
     for (const cp of cps) spelled += String.fromCharCode(cp);
     const whole = this.vocabulary.get(spelled);
@@ -151,7 +171,7 @@ export function loadTiktokenRanks(
 ): PipelineTokenizer {
   const source = options.source ?? 'ranks.tiktoken';
   const matcher = Object.hasOwn(TIKTOKEN_PATTERNS, options.pattern)
-    ? TIKTOKEN_PATTERNS[options.pattern]
+    ? TIKTOKEN_PATTERNS[options.pattern]()
     : undefined;
   if (matcher === undefined) {
     throw new UnsupportedError(

@@ -282,6 +282,45 @@ describe('GPT-2 parity with tiktoken', { timeout: 120_000 }, () => {
     expect(cl.encode('<|endoftext|>', { parseSpecialTokens: true })).toEqual([100257]);
   });
 
+  it('o200k_base ranks with the o200k split give the ids of tiktoken on the whole corpus', () => {
+    const o200k = get_encoding('o200k_base');
+    try {
+      const ranks = rankFile('o200k_base');
+      const ours = loadTiktokenRanks(ranks.text, { pattern: 'o200k', specialTokens: ranks.specialTokens });
+      expect(compare(ours, o200k, documents)).toBeGreaterThan(500_000);
+      // Case runs, marks, contractions, digits and slashes: the alternatives the split regex tells apart.
+      const alphabet = [
+        ..."aZ1 \n\r\t/.'sTLLd",
+        'ǅ',
+        'ʰ',
+        '中',
+        '\u0301',
+        '\u093f',
+        'É',
+        '\u00a0',
+        '٣',
+        '😀',
+      ];
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 30 }), (chars) => {
+          const text = chars.join('');
+          expect(ours.encode(text)).toEqual(Array.from(o200k.encode_ordinary(text)));
+        }),
+        { numRuns: 3000 },
+      );
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (text) => {
+          expect(ours.encode(text)).toEqual(Array.from(o200k.encode_ordinary(text)));
+          expect(ours.decode(ours.encode(text))).toBe(text);
+        }),
+        { numRuns: 1000 },
+      );
+      expect(ours.encode('<|endoftext|>', { parseSpecialTokens: true })).toEqual([199999]);
+    } finally {
+      o200k.free();
+    }
+  });
+
   it('agrees with tiktoken and round-trips on random Unicode strings', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (text) => {

@@ -264,8 +264,8 @@ describe('malformed and unsupported files', () => {
     expect(() =>
       loadTokenizerJson({ ...base(), pre_tokenizer: { type: 'Split', pattern: { Regex: '(a+)+$' } } }),
     ).toThrow(UnsupportedError);
-    expect(() => loadTokenizerJson({ model: { type: 'Unigram', vocab: [] } })).toThrow(
-      /model type "Unigram"/,
+    expect(() => loadTokenizerJson({ model: { type: 'WordLevel', vocab: {} } })).toThrow(
+      /model type "WordLevel"/,
     );
     expect(() => loadTokenizerJson({ ...base(), normalizer: { type: 'Precompiled' } })).toThrow(
       UnsupportedError,
@@ -294,6 +294,6 @@ describe('GPT-2 and tiktoken files', () => {
     expect(() => loadTiktokenRanks('YQ== 0\n', { pattern: 'gpt2' })).toThrow(
       /expected every byte 0..255 as a token/,
     );
-    expect(() => loadTiktokenRanks('YQ== 0\n', { pattern: 'o200k' as 'gpt2' })).toThrow(UnsupportedError);
+    expect(() => loadTiktokenRanks('YQ== 0\n', { pattern: 'p100k' as 'gpt2' })).toThrow(UnsupportedError);
   });
 });

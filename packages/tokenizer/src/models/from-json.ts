@@ -8,12 +8,14 @@ import {
   asIndex,
   asString,
   child,
+  describeJson,
   JsonFields,
   type JsonPlace,
   jsonFail,
 } from '../loaders/json-fields.js';
-import { codePointsToString, writeUtf8 } from '../unicode/code-points.js';
+import { codePointsToString, utf8Length, writeUtf8 } from '../unicode/code-points.js';
 import { type MergeRule, RankBpeModel } from './rank-bpe.js';
+import { UnigramModel } from './unigram.js';
 import { WordCache } from './word-cache.js';
 import { WordPieceModel } from './word-piece.js';
 
@@ -23,8 +25,11 @@ export interface PieceModel {
   readonly vocabulary: ReadonlyMap<string, number>;
   /** The unknown token, when the model has one. */
   readonly unknownToken: string | undefined;
-  /** Appends the ids of one piece to `ids`. */
-  tokenize(cps: Uint32Array, ids: number[]): void;
+  /**
+   * Appends the ids of one piece to `ids`; with `spans`, also each id's code point range
+   * `[start, end)` in the piece (a byte token spans its whole character).
+   */
+  tokenize(cps: Uint32Array, ids: number[], spans?: number[]): void;
 }
 
 /** Options of {@link BpePieceModel}. */
@@ -39,6 +44,15 @@ export interface BpePieceOptions {
   fuseUnknown?: boolean;
 }
 
+/** Kinds of character for {@link BpePieceModel}'s offsets: in the vocabulary. */
+const KNOWN = 0;
+/** Spelled as byte tokens. */
+const BYTES = 1;
+/** The unknown token. */
+const UNKNOWN = 2;
+/** Dropped (no unknown token). */
+const DROPPED = 3;
+
 /** Hugging Face `BPE`: characters (or byte fallback / unknown) merged by rank. */
 export class BpePieceModel implements PieceModel {
   readonly unknownToken: string | undefined;
@@ -48,6 +62,9 @@ export class BpePieceModel implements PieceModel {
   private readonly unknownId: number;
   private symbols = new Int32Array(1024);
   private readonly wordCache = new WordCache();
+  /** Id → token text and the byte-token ids, made when offsets are first asked for. */
+  private texts: (string | undefined)[] | undefined;
+  private byteIdsSeen: Set<number> | undefined;
 
   /**
    * @throws FormatError when a merge names a token missing from the vocabulary.
@@ -58,7 +75,7 @@ export class BpePieceModel implements PieceModel {
     private readonly options: BpePieceOptions,
     source: string,
   ) {
-    this.merges = new RankBpeModel(vocabulary, merges, source);
+    this.merges = RankBpeModel.fromRules(vocabulary, merges, source);
     this.unknownToken = options.unknownToken;
     this.unknownId = options.unknownToken === undefined ? -1 : (vocabulary.get(options.unknownToken) ?? -1);
     for (let byte = 0; byte < 256; byte++) {
@@ -66,12 +83,79 @@ export class BpePieceModel implements PieceModel {
     }
   }
 
-  tokenize(cps: Uint32Array, ids: number[]): void {
+  tokenize(cps: Uint32Array, ids: number[], spans?: number[]): void {
     const word = spell(cps);
+    if (spans !== undefined) {
+      const first = ids.length;
+      this.tokenizeUncached(word, cps, ids);
+      this.spansOf(cps, ids, first, spans);
+      return;
+    }
     if (this.wordCache.appendTo(word, ids)) return;
     const first = ids.length;
     this.tokenizeUncached(word, cps, ids);
     this.wordCache.remember(word, ids, first);
+  }
+
+  /**
+   * The code point range of each id from `first` on: a byte token covers its character, an
+   * unknown token the run of characters it stands for, any other token as many code points
+   * as its text has.
+   */
+  private spansOf(cps: Uint32Array, ids: readonly number[], first: number, spans: number[]): void {
+    const tokens = this.tokenTexts();
+    let at = 0;
+    let bytesLeft = 0;
+    for (let t = first; t < ids.length; t++) {
+      const id = ids[t];
+      // Characters that produced no symbol (unknown, with no unknown token).
+      while (bytesLeft === 0 && at < cps.length && this.charKind(cps[at]) === DROPPED) at++;
+      if (bytesLeft === 0 && this.isByteToken(id)) bytesLeft = utf8Length(cps[at]);
+      if (bytesLeft > 0) {
+        spans.push(at, at + 1);
+        if (--bytesLeft === 0) at++;
+        continue;
+      }
+      let end: number;
+      if (id === this.unknownId && this.charKind(cps[at]) === UNKNOWN) {
+        end = at + 1;
+        while (this.options.fuseUnknown && end < cps.length && this.charKind(cps[end]) === UNKNOWN) end++;
+      } else {
+        end = Math.min(cps.length, at + [...(tokens[id] ?? '')].length);
+      }
+      spans.push(at, end);
+      at = end;
+    }
+  }
+
+  /** How the model spells `cp`: {@link KNOWN}, {@link BYTES}, {@link UNKNOWN} or {@link DROPPED}. */
+  private charKind(cp: number): number {
+    if (this.charId(cp) >= 0) return KNOWN;
+    if (this.options.byteFallback) {
+      const bytes = new Uint8Array(4);
+      const length = writeUtf8(cp, bytes, 0);
+      let all = true;
+      for (let b = 0; b < length; b++) if (this.byteIds[bytes[b]] < 0) all = false;
+      if (all) return BYTES;
+    }
+    return this.unknownId < 0 ? DROPPED : UNKNOWN;
+  }
+
+  private isByteToken(id: number): boolean {
+    return this.options.byteFallback === true && this.byteIdSet().has(id);
+  }
+
+  private byteIdSet(): Set<number> {
+    this.byteIdsSeen ??= new Set(Array.from(this.byteIds).filter((id) => id >= 0));
+    return this.byteIdsSeen;
+  }
+
+  private tokenTexts(): (string | undefined)[] {
+    if (this.texts === undefined) {
+      this.texts = [];
+      for (const [token, id] of this.vocabulary) this.texts[id] ??= token;
+    }
+    return this.texts;
   }
 
   private tokenizeUncached(word: string, cps: Uint32Array, ids: number[]): void {
@@ -144,7 +228,7 @@ export class WordPiecePieceModel implements PieceModel {
     continuationPrefix: string,
     maxInputChars: number,
   ) {
-    this.model = new WordPieceModel(vocabulary, {
+    this.model = new WordPieceModel(vocabulary, vocabulary.keys(), {
       wordPrefix: '',
       continuationPrefix,
       unknownId,
@@ -152,10 +236,17 @@ export class WordPiecePieceModel implements PieceModel {
     });
   }
 
-  tokenize(cps: Uint32Array, ids: number[]): void {
+  tokenize(cps: Uint32Array, ids: number[], spans?: number[]): void {
     // Words past the length limit are unknown without being spelled out.
     const word = cps.length <= 1000 ? codePointsToString(cps) : '';
-    this.model.encodeWord(word, cps.length, ids);
+    const ends: number[] | undefined = spans === undefined ? undefined : [];
+    this.model.encodeWord(word, cps.length, ids, ends);
+    if (spans === undefined || ends === undefined) return;
+    let start = 0;
+    for (const end of ends) {
+      spans.push(start, end);
+      start = end;
+    }
   }
 }
 
@@ -184,10 +275,11 @@ function readMerges(value: unknown, place: JsonPlace): MergeRule[] {
 
 /**
  * Builds the model of a `model` JSON value: `BPE` (merges as strings or pairs, byte_fallback,
- * ignore_merges, unk_token, fuse_unk) or `WordPiece`.
+ * ignore_merges, unk_token, fuse_unk), `WordPiece` or `Unigram` (vocab of `[token, score]`,
+ * unk_id, byte_fallback).
  *
  * @throws FormatError for malformed values (merges or unk_token naming unknown tokens);
- *   UnsupportedError for Unigram, WordLevel, BPE dropout or subword prefixes/suffixes.
+ *   UnsupportedError for WordLevel, BPE dropout or subword prefixes/suffixes.
  */
 export function createModel(value: unknown, place: JsonPlace): PieceModel {
   const fields = new JsonFields(value, place);
@@ -253,6 +345,25 @@ export function createModel(value: unknown, place: JsonPlace): PieceModel {
         fields.string('continuing_subword_prefix', '##'),
         fields.index('max_input_chars_per_word', 100),
       );
+    }
+    case 'Unigram': {
+      const vocabPlace = fields.at('vocab');
+      const entries = fields.array('vocab').map((entry, index) => {
+        const at = child(vocabPlace, index);
+        const pair = asArray(entry, at);
+        if (pair.length !== 2) jsonFail(at, 'a pair [token, score]', `an array of ${pair.length}`);
+        const score = pair[1];
+        if (typeof score !== 'number' || !Number.isFinite(score))
+          jsonFail(child(at, 1), 'a finite number', describeJson(score));
+        return [asString(pair[0], child(at, 0)), score] as const;
+      });
+      if (entries.length === 0) jsonFail(vocabPlace, 'at least one entry', 'an empty array');
+      const unknownValue = fields.raw('unk_id');
+      const unknownId =
+        unknownValue === undefined || unknownValue === null ? undefined : fields.index('unk_id');
+      if (unknownId !== undefined && unknownId >= entries.length)
+        jsonFail(fields.at('unk_id'), `an id below ${entries.length}`, unknownId);
+      return new UnigramModel(entries, { unknownId, byteFallback: fields.boolean('byte_fallback', false) });
     }
     default:
       throw new UnsupportedError(

@@ -45,7 +45,7 @@ describe('RankBpeModel', () => {
           add(left + right);
         }
         const tokens = [...vocabulary.keys()];
-        const model = new RankBpeModel(vocabulary, merges, 'test');
+        const model = RankBpeModel.fromRules(vocabulary, merges, 'test');
         const symbols = Int32Array.from(text, (char) => vocabulary.get(char)!);
         const count = model.merge(symbols, symbols.length);
         const merged = Array.from(symbols.subarray(0, count), (id) => tokens[id]);

@@ -3,6 +3,7 @@
  * left; a word that cannot be cut completely, or is longer than `maxInputChars`, becomes the
  * unknown token.
  */
+import type { TokenLookup } from './token-index.js';
 
 /** Options of {@link WordPieceModel}. */
 export interface WordPieceOptions {
@@ -21,12 +22,17 @@ export class WordPieceModel {
   private readonly maxPieceUnits: number;
   private readonly maxInputChars: number;
 
+  /**
+   * @param vocabulary entry → id.
+   * @param entries every entry (for the longest one).
+   */
   constructor(
-    private readonly vocabulary: ReadonlyMap<string, number>,
+    private readonly vocabulary: TokenLookup,
+    entries: Iterable<string>,
     private readonly options: WordPieceOptions,
   ) {
     let longest = 1;
-    for (const token of vocabulary.keys()) longest = Math.max(longest, token.length);
+    for (const token of entries) longest = Math.max(longest, token.length);
     this.maxPieceUnits = longest;
     this.maxInputChars = options.maxInputChars ?? 100;
   }

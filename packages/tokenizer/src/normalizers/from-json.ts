@@ -4,11 +4,69 @@
  */
 import { UnsupportedError } from '@rotor/core';
 import { child, JsonFields, type JsonPlace, jsonFail } from '../loaders/json-fields.js';
-import { codePointsToString, toCodePoints } from '../unicode/code-points.js';
+import { codePointFlags, codePointsToString, MARK, toCodePoints } from '../unicode/code-points.js';
+import { AlignedBuilder, type AlignedText, mapEachCharacter, spanOf } from './aligned-text.js';
 import { normalizeBert } from './bert-normalizer.js';
 
-/** Text to normalized text. */
-export type Normalizer = (text: string) => string;
+/** Text to normalized text; `align` does the same keeping each code point's source range. */
+export interface Normalizer {
+  (text: string): string;
+  align(text: AlignedText): AlignedText;
+}
+
+function normalizer(
+  normalize: (text: string) => string,
+  align: (text: AlignedText) => AlignedText,
+): Normalizer {
+  return Object.assign(normalize, { align });
+}
+
+/**
+ * Unicode normalization with source ranges: each base character with the marks after it is
+ * normalized alone (the usual extent of composition); when that differs from normalizing the
+ * whole text (Hangul jamo, reordering across clusters), everything maps to the whole range.
+ */
+function alignUnicode(text: AlignedText, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): AlignedText {
+  const out = new AlignedBuilder();
+  const whole = codePointsToString(text.cps).normalize(form);
+  let joined = '';
+  let i = 0;
+  while (i < text.cps.length) {
+    let j = i + 1;
+    while (j < text.cps.length && codePointFlags(text.cps[j]) & MARK) j++;
+    const cluster = codePointsToString(text.cps, i, j).normalize(form);
+    const [start, end] = spanOf(text, i, j);
+    out.pushText(cluster, start, end);
+    joined += cluster;
+    i = j;
+  }
+  if (joined === whole) return out.build();
+  const all = new AlignedBuilder();
+  const [start, end] = spanOf(text, 0, text.cps.length);
+  all.pushText(whole, start, end);
+  return all.build();
+}
+
+/** `text` with `pattern` replaced by `content`; the replacement comes from the whole match. */
+function alignReplace(text: AlignedText, pattern: string, content: string): AlignedText {
+  const needle = Uint32Array.from(pattern, (char) => char.codePointAt(0)!);
+  const out = new AlignedBuilder();
+  const { cps, spans } = text;
+  let i = 0;
+  while (i < cps.length) {
+    let k = 0;
+    while (k < needle.length && i + k < cps.length && cps[i + k] === needle[k]) k++;
+    if (needle.length > 0 && k === needle.length) {
+      const [start, end] = spanOf(text, i, i + k);
+      out.pushText(content, start, end);
+      i += k;
+    } else {
+      out.push(cps[i], spans[2 * i], spans[2 * i + 1]);
+      i++;
+    }
+  }
+  return out.build();
+}
 
 const NONSPACING_MARK = /\p{Mn}/u;
 
@@ -73,32 +131,51 @@ export function createNormalizer(value: unknown, place: JsonPlace): Normalizer {
       const stages = fields
         .array('normalizers')
         .map((item, i) => createNormalizer(item, child(fields.at('normalizers'), i)));
-      return (text) => stages.reduce((acc, stage) => stage(acc), text);
+      return normalizer(
+        (text) => stages.reduce((acc, stage) => stage(acc), text),
+        (text) => stages.reduce((acc, stage) => stage.align(acc), text),
+      );
     }
     case 'NFC':
     case 'NFD':
     case 'NFKC':
     case 'NFKD':
-      return (text) => text.normalize(type);
+      return normalizer(
+        (text) => text.normalize(type),
+        (text) => alignUnicode(text, type),
+      );
     case 'Lowercase':
-      return lowercase;
+      return normalizer(lowercase, (text) => mapEachCharacter(text, (char) => char.toLowerCase()));
     case 'StripAccents':
-      return stripNonspacingMarks;
+      return normalizer(stripNonspacingMarks, (text) => mapEachCharacter(text, stripNonspacingMarks));
     case 'Prepend': {
       const prefix = fields.string('prepend');
-      return (text) => (text.length > 0 ? prefix + text : text);
+      return normalizer(
+        (text) => (text.length > 0 ? prefix + text : text),
+        (text) => {
+          if (text.cps.length === 0) return text;
+          const out = new AlignedBuilder();
+          out.pushText(prefix, text.spans[0], text.spans[0]);
+          for (let i = 0; i < text.cps.length; i++)
+            out.push(text.cps[i], text.spans[2 * i], text.spans[2 * i + 1]);
+          return out.build();
+        },
+      );
     }
     case 'Replace': {
       const pattern = literalPattern(fields.required('pattern', 'a pattern'), fields.at('pattern'));
       const content = fields.string('content');
-      return (text) => (pattern === '' ? text : text.replaceAll(pattern, content));
+      return normalizer(
+        (text) => (pattern === '' ? text : text.replaceAll(pattern, content)),
+        (text) => (pattern === '' ? text : alignReplace(text, pattern, content)),
+      );
     }
     case 'BertNormalizer': {
       const clean = fields.boolean('clean_text', true);
       const chinese = fields.boolean('handle_chinese_chars', true);
       const lower = fields.boolean('lowercase', true);
       const strip = fields.boolean('strip_accents', lower);
-      return (text) => {
+      const normalize = (text: string) => {
         if (chinese) text = padChineseChars(text);
         if (clean) {
           const normalized = normalizeBert(toCodePoints(text), { lowercase: lower, stripAccents: strip });
@@ -107,6 +184,8 @@ export function createNormalizer(value: unknown, place: JsonPlace): Normalizer {
         if (strip) text = stripNonspacingMarks(text.normalize('NFD'));
         return lower ? lowercase(text) : text;
       };
+      // Per character: every step above maps one character to a string of its own.
+      return normalizer(normalize, (text) => mapEachCharacter(text, normalize));
     }
     default:
       throw new UnsupportedError(

@@ -25,6 +25,8 @@ import { classRunMatcher, gpt2Matcher, llama3Matcher, type SplitMatcher } from '
 export interface Piece {
   readonly cps: Uint32Array;
   readonly atStart: boolean;
+  /** When offsets are wanted: code point i came from `[spans[2i], spans[2i + 1])` of the input. */
+  readonly spans?: Int32Array;
 }
 
 /** Pieces to finer (or transformed) pieces. */
@@ -186,7 +188,11 @@ export function splitPieces(
     }
     for (let k = 0; k < kept.length; k += 2) {
       if (kept[k + 1] > kept[k]) {
-        out.push({ cps: cps.subarray(kept[k], kept[k + 1]), atStart: piece.atStart && kept[k] === 0 });
+        out.push({
+          cps: cps.subarray(kept[k], kept[k + 1]),
+          atStart: piece.atStart && kept[k] === 0,
+          spans: piece.spans?.subarray(2 * kept[k], 2 * kept[k + 1]),
+        });
       }
     }
   }
@@ -197,7 +203,16 @@ function prepend(piece: Piece, cp: number): Piece {
   const cps = new Uint32Array(piece.cps.length + 1);
   cps[0] = cp;
   cps.set(piece.cps, 1);
-  return { cps, atStart: piece.atStart };
+  let spans: Int32Array | undefined;
+  if (piece.spans !== undefined) {
+    // The inserted code point comes from nowhere: an empty range where the piece starts.
+    spans = new Int32Array(piece.spans.length + 2);
+    spans.set(piece.spans, 2);
+    const at = piece.spans.length > 0 ? piece.spans[0] : 0;
+    spans[0] = at;
+    spans[1] = at;
+  }
+  return { cps, atStart: piece.atStart, spans };
 }
 
 /** Spells each piece's UTF-8 bytes in GPT-2's byte alphabet. */
@@ -207,12 +222,21 @@ export function byteLevelMap(pieces: Piece[]): Piece[] {
     let length = 0;
     for (const cp of piece.cps) length += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
     const cps = new Uint32Array(length);
+    const source = piece.spans;
+    const spans = source === undefined ? undefined : new Int32Array(2 * length);
     let at = 0;
-    for (const cp of piece.cps) {
-      const end = writeUtf8(cp, bytes, 0);
-      for (let b = 0; b < end; b++) cps[at++] = BYTE_TO_CHAR[bytes[b]];
+    for (let i = 0; i < piece.cps.length; i++) {
+      const end = writeUtf8(piece.cps[i], bytes, 0);
+      for (let b = 0; b < end; b++) {
+        // Every byte of a character comes from the whole character.
+        if (spans !== undefined) {
+          spans[2 * at] = source![2 * i];
+          spans[2 * at + 1] = source![2 * i + 1];
+        }
+        cps[at++] = BYTE_TO_CHAR[bytes[b]];
+      }
     }
-    return { cps, atStart: piece.atStart };
+    return { cps, atStart: piece.atStart, spans };
   });
 }
 
@@ -292,9 +316,8 @@ export function createPreTokenizer(value: unknown, place: JsonPlace): PreTokeniz
         const replaced = pieces.map((piece) => {
           const cps = piece.cps.map((cp) => (cp === 0x20 ? replacement : cp));
           const wants = scheme === 'always' || (scheme === 'first' && piece.atStart);
-          return wants && cps[0] !== replacement
-            ? prepend({ cps, atStart: piece.atStart }, replacement)
-            : { cps, atStart: piece.atStart };
+          const swapped = { cps, atStart: piece.atStart, spans: piece.spans };
+          return wants && cps[0] !== replacement ? prepend(swapped, replacement) : swapped;
         });
         return split ? splitPieces(replaced, find, 'MergedWithNext') : replaced;
       };

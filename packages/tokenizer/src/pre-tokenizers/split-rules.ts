@@ -131,6 +131,90 @@ export function llama3Matcher(options: Llama3MatcherOptions): SplitMatcher {
   };
 }
 
+/** Bits of {@link caseClass}: in `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`, in `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`, looked up. */
+const UPPERISH = 1;
+const LOWERISH = 2;
+const CASE_COMPUTED = 4;
+/** Filled lazily, allocated only when an o200k matcher is made. */
+let caseTable: Uint8Array | undefined;
+const UPPERISH_PATTERN = /[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]/u;
+const LOWERISH_PATTERN = /[\p{Ll}\p{Lm}\p{Lo}\p{M}]/u;
+
+function caseClass(cp: number): number {
+  const table = caseTable!;
+  const cached = table[cp];
+  if (cached !== 0) return cached;
+  const text = String.fromCodePoint(cp);
+  const bits =
+    CASE_COMPUTED |
+    (UPPERISH_PATTERN.test(text) ? UPPERISH : 0) |
+    (LOWERISH_PATTERN.test(text) ? LOWERISH : 0);
+  table[cp] = bits;
+  return bits;
+}
+
+const isUpperish: CodePointClass = (cp) => (caseClass(cp) & UPPERISH) !== 0;
+const isLowerish: CodePointClass = (cp) => (caseClass(cp) & LOWERISH) !== 0;
+/** `[^\r\n\p{L}\p{N}]`. */
+const isWordPrefix: CodePointClass = (cp) => !isNewline(cp) && (codePointFlags(cp) & (LETTER | NUMBER)) === 0;
+/** `[\r\n/]`. */
+const isNewlineOrSlash: CodePointClass = (cp) => isNewline(cp) || cp === 0x2f;
+
+/**
+ * o200k_base (GPT-4o): `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+ * [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}|
+ * ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`, with the backtracking of the reference
+ * engine worked out per alternative: each tries the optional prefix first, then none.
+ */
+export function o200kMatcher(): SplitMatcher {
+  caseTable ??= new Uint8Array(0x110000);
+  const withContraction = (cps: Uint32Array, e: number, end: number) => {
+    const contracted = contraction(cps, e, end, true);
+    return contracted > 0 ? contracted : e;
+  };
+  // `U*L+`: greedy U*, then L+ after it; failing that, U* gives back up to its last L member.
+  const upperThenLower = (cps: Uint32Array, q: number, end: number) => {
+    const r = runEnd(cps, q, end, isUpperish);
+    if (r < end && isLowerish(cps[r])) return withContraction(cps, runEnd(cps, r + 1, end, isLowerish), end);
+    for (let j = r - 1; j >= q; j--) if (isLowerish(cps[j])) return withContraction(cps, j + 1, end);
+    return -1;
+  };
+  // `U+L*`.
+  const upperRun = (cps: Uint32Array, q: number, end: number) => {
+    if (q >= end || !isUpperish(cps[q])) return -1;
+    return withContraction(cps, runEnd(cps, runEnd(cps, q + 1, end, isUpperish), end, isLowerish), end);
+  };
+  const prefixed = (
+    body: (cps: Uint32Array, q: number, end: number) => number,
+    cps: Uint32Array,
+    p: number,
+    end: number,
+  ) => {
+    if (isWordPrefix(cps[p])) {
+      const e = body(cps, p + 1, end);
+      if (e > 0) return e;
+    }
+    return body(cps, p, end);
+  };
+  return (cps, p, end) => {
+    const first = prefixed(upperThenLower, cps, p, end);
+    if (first > 0) return first;
+    const second = prefixed(upperRun, cps, p, end);
+    if (second > 0) return second;
+    const flags = codePointFlags(cps[p]);
+    if (flags & NUMBER) {
+      let e = p + 1;
+      while (e < end && e - p < 3 && isNumber(cps[e])) e++;
+      return e;
+    }
+    const q = cps[p] === SPACE && p + 1 < end && isOther(cps[p + 1]) ? p + 1 : p;
+    if (isOther(cps[q])) return runEnd(cps, runEnd(cps, q + 1, end, isOther), end, isNewlineOrSlash);
+    const e = runEnd(cps, p, end, isWhitespace);
+    for (let k = e - 1; k >= p; k--) if (isNewline(cps[k])) return k + 1;
+    return trailingSpaceAware(cps, p, end);
+  };
+}
+
 /** Options of {@link classRunMatcher}. */
 export interface ClassRunOptions {
   /** An optional single code point before the run (`\s?[…]+`). */

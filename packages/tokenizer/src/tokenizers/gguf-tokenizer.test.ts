@@ -162,7 +162,10 @@ describe('loadGgufTokenizer on malformed vocabularies', () => {
       ],
       [[['tokenizer.ggml.tokens', { type: 'int32s', value: [1] }]], /found "an array of int32"/],
       [[['tokenizer.ggml.merges', { type: 'strings', value: ['Ġ zz'] }]], /merge 0 "Ġ zz".*found "zz"/],
-      [[['tokenizer.ggml.merges', { type: 'strings', value: ['Ġt'] }]], /merges\[0\]": expected two tokens/],
+      [
+        [['tokenizer.ggml.merges', { type: 'strings', value: ['Ġt'] }]],
+        /merges: merge 0: expected two tokens separated by a space, found "Ġt"/,
+      ],
       [[['tokenizer.ggml.token_type', { type: 'int32s', value: [1, 1] }]], /expected 257 entries/],
       [
         [['tokenizer.ggml.tokens', { type: 'strings', value: ['a', 'a'] }]],

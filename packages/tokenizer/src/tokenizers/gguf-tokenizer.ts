@@ -12,15 +12,22 @@ import {
   type StreamDecoder,
   type Tokenizer,
 } from '@rotor/core';
-import { ByteSink, decodeUtf8Lossy } from '../bytes.js';
 import { createByteStreamDecoder } from '../decoders/byte-stream-decoder.js';
+import {
+  type PackedDecodeRules,
+  PackedDecoder,
+  type PackedTokenBytes,
+  packTokenBytes,
+} from '../decoders/token-bytes.js';
 import type { RankBpeModel } from '../models/rank-bpe.js';
 import type { ScoreBpeModel } from '../models/score-bpe.js';
+import type { TokenLookup } from '../models/token-index.js';
+import { type TokenList, TokenTable } from '../models/token-table.js';
 import { WordCache } from '../models/word-cache.js';
 import type { WordPieceModel } from '../models/word-piece.js';
 import { normalizeBert } from '../normalizers/bert-normalizer.js';
 import { splitBertWords } from '../pre-tokenizers/bert-pre-tokenizer.js';
-import { BYTE_TO_CHAR, byteLevelBytes } from '../pre-tokenizers/byte-level.js';
+import { BYTE_TO_CHAR, CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
 import { applyRule, type SplitPreset } from '../pre-tokenizers/split-rules.js';
 import { toCodePoints, utf8Length, writeUtf8 } from '../unicode/code-points.js';
 
@@ -59,9 +66,10 @@ export type GgufTokenizerModel =
 
 /** Everything a {@link GgufTokenizer} needs, as the GGUF loader validated it. */
 export interface GgufTokenizerData {
-  readonly tokens: readonly string[];
+  /** Token texts; a {@link TokenTable} keeps them as UTF-8 until asked. */
+  readonly tokens: TokenList;
   readonly tokenTypes: Int32Array;
-  readonly tokenIds: ReadonlyMap<string, number>;
+  readonly tokenIds: TokenLookup;
   readonly specialTokens: GgufSpecialTokenIds;
   readonly addBos: boolean;
   readonly addEos: boolean;
@@ -114,7 +122,9 @@ export class GgufTokenizer implements Tokenizer {
   private readonly data: GgufTokenizerData;
   private readonly alwaysSpecial: RegExp | undefined;
   private readonly parsedSpecial: RegExp | undefined;
-  private readonly pieceCache: (Uint8Array | undefined)[];
+  private packed: PackedTokenBytes | undefined;
+  private rules: PackedDecodeRules | undefined;
+  private decoder: PackedDecoder | undefined;
   /** Id of each byte: `<0xNN>` for `llama`, the byte-alphabet character for `gpt2`; -1 when absent. */
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly scratch = new Int32Array(4096);
@@ -125,7 +135,6 @@ export class GgufTokenizer implements Tokenizer {
     this.vocabSize = data.tokens.length;
     this.specialTokens = data.specialTokens;
     this.kind = data.model.kind;
-    this.pieceCache = new Array(this.vocabSize);
     this.alwaysSpecial = specialPattern(data, [GGUF_TOKEN_TYPE.userDefined]);
     this.parsedSpecial = specialPattern(data, [
       GGUF_TOKEN_TYPE.userDefined,
@@ -164,13 +173,8 @@ export class GgufTokenizer implements Tokenizer {
    * `skipSpecialTokens`, control and unknown tokens are dropped.
    */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const sink = new ByteSink();
-    const piece = this.pieceReader(options.skipSpecialTokens === true);
-    for (let index = 0; index < ids.length; index++) {
-      const bytes = piece(ids[index], `ids[${index}]`);
-      sink.append(bytes, 0, bytes.length);
-    }
-    const text = decodeUtf8Lossy(sink.view());
+    this.decoder ??= new PackedDecoder(this.tokenBytes(), this.decodeRules());
+    const text = this.decoder.decode(ids, options.skipSpecialTokens === true);
     return this.kind === 'bert' ? cleanUpSpaces(text) : text;
   }
 
@@ -189,7 +193,7 @@ export class GgufTokenizer implements Tokenizer {
 
   /** The token string as stored in the vocabulary, or undefined when out of range. */
   idToToken(id: number): string | undefined {
-    return Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.data.tokens[id] : undefined;
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.data.tokens.at(id) : undefined;
   }
 
   /** The id of a token string as stored in the vocabulary, or undefined. */
@@ -280,12 +284,7 @@ export class GgufTokenizer implements Tokenizer {
     for (const id of model.merge(symbols)) ids.push(id);
   }
 
-  private pushLlamaSymbol(
-    char: string,
-    cp: number,
-    tokenIds: ReadonlyMap<string, number>,
-    symbols: number[],
-  ): void {
+  private pushLlamaSymbol(char: string, cp: number, tokenIds: TokenLookup, symbols: number[]): void {
     const id = tokenIds.get(char);
     if (id !== undefined) {
       symbols.push(id);
@@ -409,16 +408,14 @@ export class GgufTokenizer implements Tokenizer {
   /** Returns `(id, where) => bytes` following the decode rules; stateful (leading space). */
   private pieceReader(skipSpecial: boolean): (id: number, where: string) => Uint8Array {
     let started = false;
-    const stripFirstSpace =
-      this.kind === 'bert' || (this.data.model.kind === 'llama' && this.data.model.addSpacePrefix);
+    const { skippable, stripFirstSpace } = this.decodeRules();
     return (id, where) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
         throw new InvalidArgumentError(
           mismatch('token id', where, `an integer in 0..${this.vocabSize - 1}`, id),
         );
       }
-      const type = this.data.tokenTypes[id];
-      if (skipSpecial && (type === GGUF_TOKEN_TYPE.control || type === GGUF_TOKEN_TYPE.unknown)) return EMPTY;
+      if (skipSpecial && skippable[id] === 1) return EMPTY;
       let bytes = this.rawPiece(id);
       if (!started && bytes.length > 0) {
         started = true;
@@ -428,26 +425,75 @@ export class GgufTokenizer implements Tokenizer {
     };
   }
 
-  /** The bytes token `id` spells, cached per id (bounded by the vocabulary size). */
+  /** The bytes token `id` spells (a view into the packed table). */
   private rawPiece(id: number): Uint8Array {
-    const cached = this.pieceCache[id];
-    if (cached !== undefined) return cached;
-    const token = this.data.tokens[id];
-    const type = this.data.tokenTypes[id];
-    let bytes: Uint8Array | undefined;
-    if (this.kind === 'gpt2') {
-      if (type !== GGUF_TOKEN_TYPE.control && type !== GGUF_TOKEN_TYPE.userDefined)
-        bytes = byteLevelBytes(token);
-    } else if (type === GGUF_TOKEN_TYPE.byte) {
-      const value = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
-      if (value !== null) bytes = Uint8Array.of(Number.parseInt(value[1], 16));
-    } else if (this.kind === 'bert' && type === GGUF_TOKEN_TYPE.control) {
-      bytes = utf8Encoder.encode(` ${token}`);
-    }
-    bytes ??= utf8Encoder.encode(this.kind === 'gpt2' ? token : token.replaceAll(METASPACE, ' '));
-    this.pieceCache[id] = bytes;
-    return bytes;
+    const { bytes, offsets } = this.tokenBytes();
+    return bytes.subarray(offsets[id], offsets[id + 1]);
   }
+
+  /** Every token's bytes, packed on first use (loading a vocabulary does not pay for it). */
+  private tokenBytes(): PackedTokenBytes {
+    this.packed ??= packTokenBytes(this.vocabSize, (id, out, at, room) => this.writePiece(id, out, at, room));
+    return this.packed;
+  }
+
+  private decodeRules(): PackedDecodeRules {
+    if (this.rules === undefined) {
+      const skippable = new Uint8Array(this.vocabSize);
+      const types = this.data.tokenTypes;
+      for (let id = 0; id < this.vocabSize; id++) {
+        if (types[id] === GGUF_TOKEN_TYPE.control || types[id] === GGUF_TOKEN_TYPE.unknown) skippable[id] = 1;
+      }
+      const stripFirstSpace =
+        this.kind === 'bert' || (this.data.model.kind === 'llama' && this.data.model.addSpacePrefix);
+      this.rules = { skippable, stripFirstSpace };
+    }
+    return this.rules;
+  }
+
+  /** Writes the bytes of token `id` at `out[at]`; -1 when `room` is too small. */
+  private writePiece(id: number, out: Uint8Array, at: number, room: number): number {
+    const { tokens } = this.data;
+    const type = this.data.tokenTypes[id];
+    const byteLevel =
+      this.kind === 'gpt2' && type !== GGUF_TOKEN_TYPE.control && type !== GGUF_TOKEN_TYPE.userDefined;
+    if (byteLevel && tokens instanceof TokenTable) {
+      const written = tokens.writeByteLevel(id, out, at, room);
+      if (written !== undefined) return written;
+    }
+    const token = tokens.at(id)!;
+    if (this.kind === 'gpt2') {
+      if (byteLevel) {
+        if (token.length > room) return -1;
+        let i = 0;
+        for (; i < token.length; i++) {
+          const code = token.charCodeAt(i);
+          const byte = code < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[code] : -1;
+          if (byte < 0) break;
+          out[at + i] = byte;
+        }
+        if (i === token.length) return i;
+      }
+      return writeText(token, out, at, room);
+    }
+    if (type === GGUF_TOKEN_TYPE.byte) {
+      const value = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
+      if (value !== null) {
+        if (room < 1) return -1;
+        out[at] = Number.parseInt(value[1], 16);
+        return 1;
+      }
+    }
+    if (this.kind === 'bert' && type === GGUF_TOKEN_TYPE.control)
+      return writeText(` ${token}`, out, at, room);
+    return writeText(token.replaceAll(METASPACE, ' '), out, at, room);
+  }
+}
+
+/** Writes the UTF-8 of `text` at `out[at]`; -1 when it needs more than `room` bytes. */
+function writeText(text: string, out: Uint8Array, at: number, room: number): number {
+  if (text.length * 3 > room) return -1;
+  return utf8Encoder.encodeInto(text, out.subarray(at)).written;
 }
 
 /** `[start, end)` code point range of a segment → UTF-16 range of the whole text. */
@@ -459,7 +505,10 @@ function unitRange(units: number[], base: number, start: number, end: number): [
 function specialPattern(data: GgufTokenizerData, types: readonly number[]): RegExp | undefined {
   const texts: string[] = [];
   for (let id = 0; id < data.tokens.length; id++) {
-    if (types.includes(data.tokenTypes[id]) && data.tokens[id].length > 0) texts.push(data.tokens[id]);
+    const type = data.tokenTypes[id];
+    if (type === GGUF_TOKEN_TYPE.normal || !types.includes(type)) continue;
+    const text = data.tokens.at(id)!;
+    if (text.length > 0) texts.push(text);
   }
   if (texts.length === 0) return undefined;
   texts.sort((a, b) => b.length - a.length);

@@ -14,6 +14,8 @@ import {
 import { ByteSink, bytesToBinaryString, decodeUtf8Lossy, decodeUtf8Strict } from '../bytes.js';
 import { createByteStreamDecoder } from '../decoders/byte-stream-decoder.js';
 import { ScoreBpeModel } from '../models/score-bpe.js';
+import { byteSpanOffsets } from './byte-offsets.js';
+import type { EncodingWithOffsets } from './gguf-tokenizer.js';
 
 const UNKNOWN_ID = 0;
 const BOS_ID = 1;
@@ -102,22 +104,39 @@ export class Llama2cTokenizer implements Tokenizer {
    * when the text starts with ordinary (non-special) text.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.run(text, options, undefined);
+  }
+
+  /**
+   * Encodes `text` and reports, for every id, the UTF-16 range of `text` it stands for (for
+   * highlighting tokens); the ids are exactly those of {@link encode}. A byte-fallback token
+   * spans its whole character, the dummy-prefix space and BOS have empty ranges, a special
+   * token parsed from the text spans its match.
+   */
+  encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
+    const offsets: [number, number][] = [];
+    const ids = this.run(text, options, offsets);
+    return { ids, offsets };
+  }
+
+  private run(text: string, options: EncodeOptions, offsets: [number, number][] | undefined): number[] {
     if (typeof text !== 'string') {
       throw new InvalidArgumentError(mismatch('text', 'Llama2cTokenizer.encode', 'a string', typeof text));
     }
     const output: number[] = [];
     const head: number[] = options.addSpecialTokens === true ? [BOS_ID] : [];
     if (options.parseSpecialTokens !== true) {
-      this.encodeSegment(text, head, true, output);
+      this.encodeSegment(text, 0, text.length, head, true, output, offsets);
       return output;
     }
     let start = 0;
     for (const match of text.matchAll(SPECIAL_TOKEN_PATTERN)) {
-      this.encodeSegment(text.slice(start, match.index), start === 0 ? head : [], start === 0, output);
+      this.encodeSegment(text, start, match.index, start === 0 ? head : [], start === 0, output, offsets);
       output.push(SPECIAL_TOKEN_IDS[match[0]]);
+      offsets?.push([match.index, match.index + match[0].length]);
       start = match.index + match[0].length;
     }
-    this.encodeSegment(text.slice(start), start === 0 ? head : [], start === 0, output);
+    this.encodeSegment(text, start, text.length, start === 0 ? head : [], start === 0, output, offsets);
     return output;
   }
 
@@ -178,7 +197,38 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 
   /** run.c `encode` on one segment, appending to `output`; `head` starts the merge sequence. */
-  private encodeSegment(text: string, head: number[], atTextStart: boolean, output: number[]): void {
+  private encodeSegment(
+    whole: string,
+    from: number,
+    to: number,
+    head: number[],
+    atTextStart: boolean,
+    output: number[],
+    offsets: [number, number][] | undefined,
+  ): void {
+    const text = whole.slice(from, to);
+    const first = output.length;
+    this.encodeText(text, head, atTextStart, output);
+    if (offsets === undefined) return;
+    const lengths: number[] = [];
+    for (let t = first; t < output.length; t++) {
+      const id = output[t];
+      const start = this.pieceOffsets[id];
+      const end = this.pieceOffsets[id + 1];
+      // Head BOS spells no text; a `<0xNN>` piece one byte; any other its bytes.
+      lengths.push(
+        t === first && head.length > 0 && id === BOS_ID
+          ? 0
+          : byteTokenValue(this.pieceData, start, end) >= 0
+            ? 1
+            : end - start,
+      );
+    }
+    const prefixed = atTextStart && text.length > 0 ? 1 : 0;
+    byteSpanOffsets(whole, from, to, prefixed, lengths, offsets);
+  }
+
+  private encodeText(text: string, head: number[], atTextStart: boolean, output: number[]): void {
     const symbols = head.slice();
     if (atTextStart && text.length > 0) {
       if (this.dummyPrefixId < 0) {

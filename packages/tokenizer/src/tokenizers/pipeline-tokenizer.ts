@@ -15,10 +15,12 @@ import {
 } from '@rotor/core';
 import type { Decoder } from '../decoders/from-json.js';
 import type { PieceModel } from '../models/from-json.js';
+import { alignedFromString, spanOf } from '../normalizers/aligned-text.js';
 import type { Normalizer } from '../normalizers/from-json.js';
 import type { PostProcessor } from '../post-processors/from-json.js';
 import type { Piece, PreTokenizer } from '../pre-tokenizers/from-json.js';
 import { codePointFlags, LETTER, MARK, NUMBER, toCodePoints, WHITESPACE } from '../unicode/code-points.js';
+import type { EncodingWithOffsets } from './gguf-tokenizer.js';
 
 /** A token matched in the text before normalization (`added_tokens` of `tokenizer.json`). */
 export interface AddedToken {
@@ -91,12 +93,32 @@ export class PipelineTokenizer implements Tokenizer {
    * added tokens are always matched); `addSpecialTokens` applies the post-processor template.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
+    return this.run(text, options, undefined);
+  }
+
+  /**
+   * Encodes `text` and reports, for every id, the UTF-16 range of `text` it stands for (for
+   * highlighting tokens); the ids are exactly those of {@link encode}. Ranges follow each
+   * character through normalization and pre-tokenization: a token holding part of a character
+   * (byte fallback, byte-level pieces) spans the whole character, inserted text (a prepended
+   * `▁`) adds nothing, and template tokens get an empty range at the start or end.
+   */
+  encodeWithOffsets(text: string, options: EncodeOptions = {}): EncodingWithOffsets {
+    const offsets: [number, number][] = [];
+    const ids = this.run(text, options, offsets);
+    return { ids, offsets };
+  }
+
+  private run(text: string, options: EncodeOptions, offsets: [number, number][] | undefined): number[] {
     if (typeof text !== 'string') {
       throw new InvalidArgumentError(mismatch('text', 'PipelineTokenizer.encode', 'a string', typeof text));
     }
     const ids: number[] = [];
     const addSpecial = options.addSpecialTokens === true;
-    if (addSpecial) ids.push(...this.data.postProcessor.prefix);
+    if (addSpecial) {
+      ids.push(...this.data.postProcessor.prefix);
+      for (let i = 0; i < this.data.postProcessor.prefix.length; i++) offsets?.push([0, 0]);
+    }
     const pattern = options.parseSpecialTokens === true ? this.parsedPattern : this.alwaysPattern;
     let start = 0;
     if (pattern !== undefined) {
@@ -115,15 +137,20 @@ export class PipelineTokenizer implements Tokenizer {
         }
         if (token.leftStrip) while (from > start && isSpaceAt(text, from - 1)) from--;
         if (token.rightStrip) while (isSpaceAt(text, to)) to++;
-        if (from > start) this.encodeSegment(text.slice(start, from), start === 0, ids);
+        if (from > start) this.encodeSegment(text, start, from, start === 0, ids, offsets);
         ids.push(token.id);
+        offsets?.push([from, to]);
         start = to;
         pattern.lastIndex = to;
         match = pattern.exec(text);
       }
     }
-    if (start < text.length) this.encodeSegment(text.slice(start), start === 0, ids);
-    if (addSpecial) ids.push(...this.data.postProcessor.suffix);
+    if (start < text.length) this.encodeSegment(text, start, text.length, start === 0, ids, offsets);
+    if (addSpecial) {
+      ids.push(...this.data.postProcessor.suffix);
+      for (let i = 0; i < this.data.postProcessor.suffix.length; i++)
+        offsets?.push([text.length, text.length]);
+    }
     return ids;
   }
 
@@ -192,13 +219,37 @@ export class PipelineTokenizer implements Tokenizer {
     return token;
   }
 
-  private encodeSegment(segment: string, atStart: boolean, ids: number[]): void {
+  private encodeSegment(
+    text: string,
+    start: number,
+    end: number,
+    atStart: boolean,
+    ids: number[],
+    offsets: [number, number][] | undefined,
+  ): void {
     const { normalizer, preTokenizer, model } = this.data;
-    const normalized = normalizer === undefined ? segment : normalizer(segment);
-    if (normalized.length === 0) return;
-    let pieces: Piece[] = [{ cps: toCodePoints(normalized), atStart }];
+    const segment = text.slice(start, end);
+    if (offsets === undefined) {
+      const normalized = normalizer === undefined ? segment : normalizer(segment);
+      if (normalized.length === 0) return;
+      let pieces: Piece[] = [{ cps: toCodePoints(normalized), atStart }];
+      if (preTokenizer !== undefined) pieces = preTokenizer(pieces);
+      for (const piece of pieces) model.tokenize(piece.cps, ids);
+      return;
+    }
+    let aligned = alignedFromString(segment, start);
+    if (normalizer !== undefined) aligned = normalizer.align(aligned);
+    if (aligned.cps.length === 0) return;
+    let pieces: Piece[] = [{ cps: aligned.cps, atStart, spans: aligned.spans }];
     if (preTokenizer !== undefined) pieces = preTokenizer(pieces);
-    for (const piece of pieces) model.tokenize(piece.cps, ids);
+    for (const piece of pieces) {
+      const first = ids.length;
+      const spans: number[] = [];
+      model.tokenize(piece.cps, ids, spans);
+      const pieceText = { cps: piece.cps, spans: piece.spans! };
+      for (let t = 0; t < ids.length - first; t++)
+        offsets.push(spanOf(pieceText, spans[2 * t], spans[2 * t + 1]));
+    }
   }
 }
 
