@@ -51,8 +51,8 @@ export interface KernelSignatures {
    * `out[m, n] = sum_k x[m, k] * w[n, k] + bias[n]`. The weight is `[N, K]` (each output
    * feature's weights contiguous, the PyTorch `Linear` and llama2.c layout); M = 1 is a matvec.
    * x: `[M, K]`, w: `[N, K]`, bias: `[N]`, out: `[M, N]`. `out` must not alias `x`.
-   * `w` may be block-quantized (`q8_0`, `q4_0`; then `K % 32 === 0`, each row whole blocks) on a
-   * backend whose `capabilities.dtypes` declares that dtype; x, bias and out stay f32.
+   * `w` may be block-quantized (`q8_0`, `q4_0`; then `K % 32 === 0`, each row whole blocks) or
+   * `f16` on a backend whose `capabilities.dtypes` declares that dtype; x, bias and out stay f32.
    */
   matmul: {
     inputs: { x: TensorHandle; w: TensorHandle; bias?: TensorHandle };

@@ -2,6 +2,7 @@ import {
   type Backend,
   type BackendCapabilities,
   type BackendFactory,
+  type DType,
   type KernelAttrs,
   type KernelInputs,
   type KernelName,
@@ -75,12 +76,18 @@ function wrapped(
   const create = async (): Promise<Backend> => {
     const inner = createReferenceBackend();
     const declared = { ...inner.capabilities, ...capabilities };
+    const stored = (dtype: DType | undefined) => {
+      if (dtype !== undefined && !declared.dtypes.includes(dtype)) {
+        throw new UnsupportedError(`dtype ${dtype} is not supported by ${name}`);
+      }
+      return dtype;
+    };
     return {
       name,
       description: `${name} (test double)`,
       capabilities: declared,
-      allocate: (shape, dtype) => inner.allocate(shape, dtype),
-      upload: (data, shape, dtype) => inner.upload(data, shape, dtype),
+      allocate: (shape, dtype) => inner.allocate(shape, stored(dtype)),
+      upload: (data, shape, dtype) => inner.upload(data, shape, stored(dtype)),
       view: (tensor, shape) => inner.view(tensor, shape),
       write: (tensor, data, offset) => inner.write(tensor, data, offset),
       read: (tensor, target) => inner.read(tensor, target),

@@ -4,11 +4,14 @@
  */
 import type { KernelAttrs, KernelName, RotorErrorCode, Shape } from '@rotor/core';
 
-/** A tensor of a case, in host memory. f32 unless `dtype` says otherwise (q8_0/q4_0: GGUF block bytes). */
+/**
+ * A tensor of a case, in host memory. f32 unless `dtype` says otherwise (f16: half-precision bits;
+ * q8_0/q4_0: GGUF block bytes).
+ */
 export interface CaseTensor {
   readonly shape: Shape;
-  readonly data: Float32Array | Int32Array | Uint8Array;
-  readonly dtype?: 'f32' | 'i32' | 'q8_0' | 'q4_0';
+  readonly data: Float32Array | Int32Array | Uint16Array | Uint8Array;
+  readonly dtype?: 'f32' | 'i32' | 'f16' | 'q8_0' | 'q4_0';
 }
 
 /**

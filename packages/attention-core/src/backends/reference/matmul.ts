@@ -6,8 +6,9 @@
  *   K     reduction size (width of x and of w)
  *   N     output features
  *   x     [M, K]
- *   w     [N, K] — output feature n's weights are contiguous; f32, or q8_0 / q4_0 GGUF blocks
- *         (K % 32 = 0), dequantised block by block as the sum runs (value = q * d, exact in f64)
+ *   w     [N, K] — output feature n's weights are contiguous; f32, f16 (half-precision bits, each
+ *         decoded exactly as the sum runs), or q8_0 / q4_0 GGUF blocks (K % 32 = 0), dequantised
+ *         block by block as the sum runs (value = q * d, exact in f64)
  *   bias  [N], optional
  *   out   [M, N], must not overlap x, w or bias
  */
@@ -40,19 +41,19 @@ export interface MatmulPlan {
   readonly M: number;
   readonly K: number;
   readonly N: number;
-  /** The weight's dtype: f32, or a block-quantized dtype (then K % 32 === 0). */
-  readonly weightType: 'f32' | 'q8_0' | 'q4_0';
+  /** The weight's dtype: f32, f16, or a block-quantized dtype (then K % 32 === 0). */
+  readonly weightType: 'f32' | 'f16' | 'q8_0' | 'q4_0';
 }
 
 /**
- * Checks dtypes and shapes of a matmul call; backend-independent. `w` may be q8_0/q4_0 (a backend
- * only holds such a tensor when it declares the dtype, and its rows are then whole blocks).
+ * Checks dtypes and shapes of a matmul call; backend-independent. `w` may be f16 or q8_0/q4_0 (a
+ * backend only holds such a tensor when it declares the dtype; quantized rows are whole blocks).
  */
 export function validateMatmul(inputs: KernelInputs<'matmul'>, out: TensorHandle): MatmulPlan {
   requireF32(KERNEL, 'inputs.x', inputs.x);
   const weightType: DType = inputs.w.dtype;
-  if (weightType !== 'f32' && !isQuantized(weightType)) {
-    throw invalidArgument(KERNEL, 'inputs.w dtype', 'f32, q8_0 or q4_0', weightType);
+  if (weightType !== 'f32' && weightType !== 'f16' && !isQuantized(weightType)) {
+    throw invalidArgument(KERNEL, 'inputs.w dtype', 'f32, f16, q8_0 or q4_0', weightType);
   }
   requireF32(KERNEL, 'out', out);
   const { rows: M, width: K } = asRows(KERNEL, 'inputs.x', inputs.x);
@@ -79,6 +80,25 @@ function computeMatmul(
       const wRow = n * K;
       let sum = 0;
       for (let k = 0; k < K; k++) sum += x[xRow + k] * w[wRow + k];
+      out[m * N + n] = bias === undefined ? sum : sum + bias[n];
+    }
+  }
+}
+
+/** The f16 form: each weight is decoded exactly (every half is a float32) as the f32 form's sum runs. */
+function computeHalfMatmul(
+  x: Float32Array,
+  w: Uint16Array,
+  bias: Float32Array | undefined,
+  out: Float32Array,
+  { M, K, N }: MatmulPlan,
+): void {
+  for (let m = 0; m < M; m++) {
+    const xRow = m * K;
+    for (let n = 0; n < N; n++) {
+      const wRow = n * K;
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += x[xRow + k] * halfToFloat(w[wRow + k]);
       out[m * N + n] = bias === undefined ? sum : sum + bias[n];
     }
   }
@@ -135,9 +155,15 @@ export function matmul(
   requireNoOverlap(KERNEL, out, 'inputs.x', x, false);
   requireNoOverlap(KERNEL, out, 'inputs.w', w, false);
   if (bias) requireNoOverlap(KERNEL, out, 'inputs.bias', bias, false);
-  (plan.weightType === 'f32' ? computeMatmul : computeQuantizedMatmul)(
+  const compute =
+    plan.weightType === 'f32'
+      ? computeMatmul
+      : plan.weightType === 'f16'
+        ? computeHalfMatmul
+        : computeQuantizedMatmul;
+  compute(
     x.data as Float32Array,
-    w.data as Float32Array & Uint8Array,
+    w.data as Float32Array & Uint16Array & Uint8Array,
     bias?.data as Float32Array | undefined,
     out.data as Float32Array,
     plan,

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { createDefaultBackendRegistry, createReferenceBackend, referenceBackend } from '../../index.js';
 
 describe('reference backend', () => {
-  it('declares every kernel, f32, i32, q8_0 and q4_0, both score biases and rotary layouts, one thread, exact tolerance', () => {
+  it('declares every kernel, f32, i32, f16, q8_0 and q4_0, both score biases and rotary layouts, one thread, exact tolerance', () => {
     const backend = createReferenceBackend();
     expect(backend.name).toBe('reference');
     expect(backend.capabilities).toMatchObject({
       kernels: KERNEL_NAMES,
-      dtypes: ['f32', 'i32', 'q8_0', 'q4_0'],
+      dtypes: ['f32', 'i32', 'f16', 'q8_0', 'q4_0'],
       scoreBias: ['alibi', 't5'],
       rotaryLayouts: ['interleaved', 'half-split'],
       threads: 1,
@@ -54,9 +54,44 @@ describe('reference backend', () => {
     await expect(backend.read(tensor)).rejects.toThrow(InvalidArgumentError);
   });
 
-  it('rejects dtypes it does not store, oversized tensors and i32 reads', async () => {
+  it('stores f16 tensors as half bits: checked uploads, views, zero allocations; f32-only read and write', async () => {
     const backend = createReferenceBackend();
-    expect(() => backend.allocate([32], 'f16')).toThrow(UnsupportedError);
+    expect(() => backend.upload(new Float32Array(3) as never, [3], 'f16')).toThrow(
+      'reference upload: data: expected a Uint16Array of float16 bits (dtype f16), found Float32Array',
+    );
+    expect(() => backend.upload(new Uint16Array(5), [2, 3], 'f16')).toThrow(ShapeError);
+    expect(() => backend.allocate([2 ** 30 + 1], 'f16')).toThrow(UnsupportedError);
+    // w = [[1, -2, 0.5], [2^-24, 65504, -0]], viewed as its first row
+    const w = backend.upload(
+      Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x0001, 0x7bff, 0x8000]),
+      [2, 3],
+      'f16',
+    );
+    expect(w.dtype).toBe('f16');
+    const x = backend.upload(Float32Array.from([2 ** 24, 1, 2]), [1, 3]);
+    const out = backend.allocate([1, 2]);
+    backend.run('matmul', { x, w }, {}, out);
+    expect([...(await backend.read(out))]).toEqual([2 ** 24 - 2 + 1, 1 + 65504]);
+    const firstRow = backend.view(w, [1, 3]);
+    expect(firstRow.dtype).toBe('f16');
+    const one = backend.allocate([1, 1]);
+    backend.run('matmul', { x, w: firstRow }, {}, one);
+    expect([...(await backend.read(one))]).toEqual([2 ** 24 - 1]);
+    const zeros = backend.allocate([2, 3], 'f16');
+    backend.run('matmul', { x, w: zeros, bias: backend.upload(Float32Array.from([1, 2]), [2]) }, {}, out);
+    expect([...(await backend.read(out))]).toEqual([1, 2]);
+    expect(() => backend.write(w, new Float32Array(1))).toThrow(
+      /tensor dtype: expected f32 or i32, found "f16"/,
+    );
+    await expect(backend.read(w)).rejects.toThrow(/reference read: tensor dtype: expected f32, found "f16"/);
+    // Only matmul's weight may be f16.
+    expect(() => backend.run('matmul', { x: w, w }, {}, out)).toThrow(/inputs\.x dtype: expected f32/);
+    expect(() => backend.run('silu', { x: w }, {}, out)).toThrow(InvalidArgumentError);
+    expect(() => backend.run('embedding', { table: w }, { ids: [0] }, one)).toThrow(InvalidArgumentError);
+  });
+
+  it('rejects unknown dtypes, oversized tensors and i32 reads', async () => {
+    const backend = createReferenceBackend();
     expect(() => backend.allocate([2], 'f64' as 'f32')).toThrow(InvalidArgumentError);
     expect(() => backend.allocate([2 ** 20, 2 ** 10])).toThrow(/maxTensorBytes/);
     expect(() => backend.allocate('3' as unknown as number[])).toThrow(InvalidArgumentError);

@@ -16,6 +16,7 @@ import {
   type TensorHandle,
 } from '@rotor/core';
 import { MemoryChecks, type StoredDType, storageBytes } from '../shared/memory-checks.js';
+import { isQuantized } from '../shared/quantized.js';
 import { add } from './add.js';
 import { applyRotary, ROTARY_LAYOUTS } from './apply-rotary.js';
 import { attention, SCORE_BIAS_TYPES } from './attention.js';
@@ -64,8 +65,17 @@ const KERNELS: { readonly [K in KernelName]: KernelFunction<K> } = {
 /** Largest tensor the reference backend allocates: 2 GiB. */
 const MAX_TENSOR_BYTES = 2 ** 31;
 
-/** Element types the reference backend stores: q8_0/q4_0 as matmul weights, as GGUF blocks. */
-const REFERENCE_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'q8_0', 'q4_0'] as const);
+/**
+ * Element types the reference backend stores: f16 (half-precision bits) and q8_0/q4_0 (GGUF blocks)
+ * as matmul weights.
+ */
+const REFERENCE_DTYPES: readonly StoredDType[] = Object.freeze([
+  'f32',
+  'i32',
+  'f16',
+  'q8_0',
+  'q4_0',
+] as const);
 
 /** What every reference backend declares. */
 export const REFERENCE_CAPABILITIES: BackendCapabilities = Object.freeze({
@@ -81,6 +91,7 @@ export const REFERENCE_CAPABILITIES: BackendCapabilities = Object.freeze({
 function storageFor(dtype: ReferenceDType, size: number): ReferenceStorage {
   if (dtype === 'f32') return new Float32Array(size);
   if (dtype === 'i32') return new Int32Array(size);
+  if (dtype === 'f16') return new Uint16Array(size);
   return new Uint8Array(storageBytes(dtype, size));
 }
 
@@ -111,7 +122,7 @@ class ReferenceBackend implements Backend {
     this.assertAlive('upload');
     const checked = this.checks.upload(data, shape, dtype);
     const storage = storageFor(checked.dtype, checked.size);
-    storage.set(data as Float32Array & Int32Array & Uint8Array);
+    storage.set(data as Float32Array & Int32Array & Uint16Array & Uint8Array);
     return new ReferenceTensor(this, checked.dtype, shape, storage);
   }
 
@@ -119,7 +130,8 @@ class ReferenceBackend implements Backend {
     this.assertAlive('view');
     const source = resolveTensor('reference view', 'tensor', tensor, this);
     const size = this.checks.view(source, shape);
-    const length = source.dtype === 'f32' || source.dtype === 'i32' ? size : storageBytes(source.dtype, size);
+    // Block storage is bytes; every other dtype stores one element per array slot.
+    const length = isQuantized(source.dtype) ? storageBytes(source.dtype, size) : size;
     return new ReferenceTensor(this, source.dtype, shape, source.data.subarray(0, length), source.root);
   }
 

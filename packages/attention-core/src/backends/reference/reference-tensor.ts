@@ -10,8 +10,8 @@ export const REFERENCE_BACKEND_NAME = 'reference';
 /** Element types the reference backend stores. */
 export type ReferenceDType = StoredDType;
 
-/** Host storage of a reference tensor (q8_0/q4_0: the GGUF block bytes). */
-export type ReferenceStorage = Float32Array | Int32Array | Uint8Array;
+/** Host storage of a reference tensor (f16: half-precision bits; q8_0/q4_0: the GGUF block bytes). */
+export type ReferenceStorage = Float32Array | Int32Array | Uint16Array | Uint8Array;
 
 /**
  * A tensor owned by one reference backend instance: a typed array plus its shape.

@@ -17,11 +17,12 @@ import { described, formatShape, invalidArgument, requireInteger, shapeMismatch 
 import { firstNonFiniteScale, isQuantized } from './quantized.js';
 
 /** Element types the backends of this package can store (each backend declares its own subset). */
-export type StoredDType = 'f32' | 'i32' | 'q8_0' | 'q4_0';
+export type StoredDType = 'f32' | 'i32' | 'f16' | 'q8_0' | 'q4_0';
 
-/** Bytes of host storage for `size` elements of `dtype` (4 per f32/i32 element; whole blocks otherwise). */
+/** Bytes of host storage for `size` elements of `dtype` (4 per f32/i32 element, 2 per f16; whole blocks otherwise). */
 export function storageBytes(dtype: StoredDType, size: number): number {
-  return isQuantized(dtype) ? storageLength(dtype, size) : size * 4;
+  if (isQuantized(dtype)) return storageLength(dtype, size);
+  return dtype === 'f16' ? size * 2 : size * 4;
 }
 
 /** A range of one memory space (an `ArrayBuffer`, a wasm memory, a GPU allocation): `[start, end)`. */
@@ -216,14 +217,19 @@ export class MemoryChecks {
     return size;
   }
 
-  /** Requires the typed array of `dtype`: `Float32Array` for f32, `Int32Array` for i32, `Uint8Array` for blocks. */
+  /**
+   * Requires the typed array of `dtype`: `Float32Array` for f32, `Int32Array` for i32, `Uint16Array`
+   * of half-precision bits for f16, `Uint8Array` for blocks.
+   */
   data(method: string, dtype: StoredDType, data: unknown): void {
     const ok =
       dtype === 'f32'
         ? data instanceof Float32Array
         : dtype === 'i32'
           ? data instanceof Int32Array
-          : data instanceof Uint8Array;
+          : dtype === 'f16'
+            ? data instanceof Uint16Array
+            : data instanceof Uint8Array;
     if (ok) return;
     throw invalidArgument(
       `${this.backendName} ${method}`,
@@ -232,7 +238,9 @@ export class MemoryChecks {
         ? 'a Float32Array (dtype f32)'
         : dtype === 'i32'
           ? 'an Int32Array (dtype i32)'
-          : `a Uint8Array of GGUF blocks (dtype ${dtype})`,
+          : dtype === 'f16'
+            ? 'a Uint16Array of float16 bits (dtype f16)'
+            : `a Uint8Array of GGUF blocks (dtype ${dtype})`,
       described((data as { constructor?: { name?: string } } | null)?.constructor?.name ?? String(data)),
     );
   }
@@ -299,7 +307,9 @@ export class MemoryChecks {
     offset: number,
   ): void {
     const where = `${this.backendName} write`;
-    if (isQuantized(target.dtype)) throw invalidArgument(where, 'tensor dtype', 'f32 or i32', target.dtype);
+    if (target.dtype !== 'f32' && target.dtype !== 'i32') {
+      throw invalidArgument(where, 'tensor dtype', 'f32 or i32', target.dtype);
+    }
     this.data('write', target.dtype, data);
     requireInteger(where, 'offset', offset, 0, target.size);
     if (offset + data.length > target.size) {

@@ -2,6 +2,7 @@ import { InvalidArgumentError, ShapeError, UnsupportedError } from '@rotor/core'
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '../reference/reference-backend.js';
+import { MemoryChecks } from './memory-checks.js';
 import { dequantizeBlocks, floatToHalf, halfToFloat, quantizeBlocks } from './quantized.js';
 
 describe('float16 conversion', () => {
@@ -114,6 +115,10 @@ describe('reference backend with quantized weights', () => {
     const zeros = backend.allocate([2, 32], 'q4_0');
     expect(() => backend.write(zeros, new Float32Array(1))).toThrow(/tensor dtype: expected f32 or i32/);
     await expect(backend.read(zeros)).rejects.toThrow(InvalidArgumentError);
-    expect(() => backend.allocate([32], 'f16')).toThrow(UnsupportedError);
+    const blocksOnly = new MemoryChecks('blocks-only', { maxTensorBytes: 1024, dtypes: ['f32', 'q8_0'] });
+    expect(() => blocksOnly.allocate([32], 'f16')).toThrow(UnsupportedError);
+    expect(() => blocksOnly.allocate([32], 'f16')).toThrow(
+      "blocks-only allocate: dtype: expected one of f32, q8_0 (this backend's dtypes), found f16",
+    );
   });
 });

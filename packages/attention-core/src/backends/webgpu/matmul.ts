@@ -1,9 +1,11 @@
 /**
- * matmul — `out = x · wᵀ + bias` (PyTorch `Linear`, llama2.c `matmul`), with w in f32 or in GGUF
- * q8_0 / q4_0 blocks dequantised as they are read. Two programs: GEMV for M = 1 (decode): each
- * 64-thread workgroup computes 64 / R output features with R threads per feature (the backend's
+ * matmul — `out = x · wᵀ + bias` (PyTorch `Linear`, llama2.c `matmul`), with w in f32, in f16 (two
+ * halves per word, decoded to f32 as they are read: half the weight traffic of f32, f32 arithmetic)
+ * or in GGUF q8_0 / q4_0 blocks dequantised as they are read. Two programs: GEMV for M = 1 (decode):
+ * each 64-thread workgroup computes 64 / R output features with R threads per feature (the backend's
  * `gemvThreadsPerRow`: 16 on GPUs, 1 on software adapters, where a barrier costs more than the
- * arithmetic), reading x and an f32 w as vec4 when K % 4 == 0, a quantized w a block at a time;
+ * arithmetic), reading x and an f32 w as vec4 when K % 4 == 0 (an f16 w then as two words per vec4),
+ * a quantized w a block at a time;
  * with the `subgroups` feature and R > 1, a subgroup variant gives each feature a whole workgroup;
  * tiled GEMM for M > 1 (prefill): one workgroup per 16 x 16 output tile, staging 16 x 16 tiles of x
  * and (dequantised) w in workgroup memory.
@@ -18,8 +20,9 @@
  *   N     output features
  *   R     threads per output feature in the GEMV
  *   x     [M, K]
- *   w     [N, K] — output feature n's weights are contiguous; f32, or q8_0 / q4_0 blocks (K % 32 == 0)
- *         read as raw little-endian words: block (n, b) starts at byte (n * K/32 + b) * BB
+ *   w     [N, K] — output feature n's weights are contiguous; f32, f16 (element i = n * K + k is
+ *         half i & 1 of word i >> 1, low half first), or q8_0 / q4_0 blocks (K % 32 == 0) read as
+ *         raw little-endian words: block (n, b) starts at byte (n * K/32 + b) * BB
  *   BB    bytes per block: 34 (q8_0: f16 scale d, 32 int8 q), 18 (q4_0: d, 16 bytes of nibbles:
  *         byte i holds element i low, element i + 16 high, each q = nibble - 8); value = d * q
  *   bias  [N], optional (a zero buffer is bound when absent)
@@ -39,7 +42,7 @@ const KERNEL = 'matmul';
 /** Output tile edge of the GEMM program. */
 const TILE = 16;
 
-type WeightType = 'f32' | 'q8_0' | 'q4_0';
+type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 
 const PARAMS = 'struct Params { M: u32, K: u32, N: u32, has_bias: u32, n0: u32, rows: u32 }';
 
@@ -68,6 +71,20 @@ fn block_at(n: u32, b: u32) -> u32 { return (n * (params.K / 32u) + b) * BLOCK_B
 const WEIGHT_READERS: Record<WeightType, string> = {
   f32: /* wgsl */ `
 fn w_value(n: u32, k: u32) -> f32 { return w_at(n * params.K + k); }`,
+  // Some GPUs' unpack2x16float flushes subnormal halves: those (|value| = magnitude * 2^-24) are
+  // rebuilt exactly, so every backend computes with the same weights.
+  f16: /* wgsl */ `
+fn halves(word: u32) -> vec2f {
+  let magnitude = vec2u(word & 0x7fffu, (word >> 16u) & 0x7fffu);
+  let small = vec2f(magnitude) * 0x1p-24f;
+  let subnormal = select(small, -small, (vec2u(word, word >> 16u) & vec2u(0x8000u)) != vec2u(0u));
+  return select(unpack2x16float(word), subnormal, magnitude < vec2u(0x400u));
+}
+fn w_value(n: u32, k: u32) -> f32 {
+  let i = n * params.K + k;
+  let pair = halves(w[i >> 1u]);
+  return select(pair.x, pair.y, (i & 1u) != 0u);
+}`,
   q8_0: /* wgsl */ `
 const BLOCK_BYTES = ${QUANT_BLOCK_BYTES.q8_0}u;
 ${QUANTIZED_COMMON}
@@ -112,6 +129,19 @@ fn block_dot(a: u32, k0: u32) -> f32 {
 
 /** How one thread of the GEMV sums its share of feature n's dot product into `sum`. */
 function gemvDot(weight: WeightType, vector: boolean): string {
+  if (weight === 'f16') {
+    // K % 4 == 0: each row starts at a word, and a vec4 of x meets two words of w.
+    return vector
+      ? /* wgsl */ `
+    let row = n * (params.K / 2u);
+    var acc = vec4f(0.0);
+    for (var k = lane; k < params.K / 4u; k += R) {
+      acc += x_at4(k) * vec4f(halves(w[row + 2u * k]), halves(w[row + 2u * k + 1u]));
+    }
+    sum = (acc.x + acc.y) + (acc.z + acc.w);`
+      : /* wgsl */ `
+    for (var k = lane; k < params.K; k += R) { sum += x_at(k) * w_value(n, k); }`;
+  }
   if (weight !== 'f32') {
     return /* wgsl */ `
     for (var b = lane; b < params.K / 32u; b += R) {
@@ -242,7 +272,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
 
 /** Bytes of one row of w. */
 function rowBytes(weight: WeightType, K: number): number {
-  return weight === 'f32' ? 4 * K : (K / QUANT_BLOCK_SIZE) * QUANT_BLOCK_BYTES[weight];
+  if (weight === 'f32') return 4 * K;
+  return weight === 'f16' ? 2 * K : (K / QUANT_BLOCK_SIZE) * QUANT_BLOCK_BYTES[weight];
 }
 
 function dispatchChunk(
@@ -272,7 +303,7 @@ function dispatchChunk(
   }
   const threadsPerRow = context.tuning.gemvThreadsPerRow;
   // vec4 bindings need whole, non-empty vec4 rows.
-  const vector = weight === 'f32' && K > 0 && K % 4 === 0;
+  const vector = (weight === 'f32' || weight === 'f16') && K > 0 && K % 4 === 0;
   const element = vector ? 'vec4' : undefined;
   const variant = `${weight}-${vector ? 'vec4' : 'scalar'}`;
   // Software tuning's one thread per feature needs no reduction at all.

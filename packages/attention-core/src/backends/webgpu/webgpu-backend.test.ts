@@ -14,7 +14,7 @@ import { quantizedMatmulBound, runConformanceCase } from '../../conformance/inde
 import type { CaseTensor } from '../../conformance/types.js';
 import { createDefaultBackendRegistry } from '../../default-registry.js';
 import { createNodeGpu } from '../../node/index.js';
-import { type QuantizedDType, quantizeBlocks } from '../shared/quantized.js';
+import { floatToHalf, type QuantizedDType, quantizeBlocks } from '../shared/quantized.js';
 import { t5BucketCount, t5BucketTables } from './attention.js';
 import type { GpuEngine } from './engine.js';
 import { rowChunks } from './row-chunks.js';
@@ -463,24 +463,70 @@ describe('webgpu device loss', () => {
   });
 });
 
-/** A matmul case with weight `[N, K]` in `dtype` (quantised from random values), checked against the reference. */
-function matmulCase(label: string, dtype: 'f32' | QuantizedDType, M: number, K: number, N: number) {
+/**
+ * A matmul case with weight `[N, K]` in `dtype` (rounded to f16 or quantised from random values),
+ * checked against the reference.
+ */
+function matmulCase(label: string, dtype: 'f32' | 'f16' | QuantizedDType, M: number, K: number, N: number) {
   const random = new Random(`webgpu matmul ${label} ${dtype} ${M} ${K} ${N}`);
   const x = random.tensor([M, K], -2, 2);
   const values = random.tensor([N, K], -1, 1);
   const w: CaseTensor =
     dtype === 'f32'
       ? values
-      : { shape: [N, K], data: quantizeBlocks(values.data as Float32Array, dtype), dtype };
+      : dtype === 'f16'
+        ? { shape: [N, K], data: Uint16Array.from(values.data, floatToHalf), dtype }
+        : { shape: [N, K], data: quantizeBlocks(values.data as Float32Array, dtype), dtype };
   return kernelCase('matmul', `${label}: ${dtype} M=${M} K=${K} N=${N}`, {
     inputs: { x, w, bias: random.tensor([N]) },
     attrs: {},
     out: output([M, N]),
-    ...(dtype === 'f32'
+    ...(dtype === 'f32' || dtype === 'f16'
       ? {}
       : { errorBound: quantizedMatmulBound(x.data as Float32Array, w.data as Uint8Array, dtype, M, K, N) }),
   });
 }
+
+// SwiftShader compiles each program variant in seconds on a busy machine.
+describe('webgpu f16 matmul (two halves per word)', { timeout: 60_000 }, () => {
+  // K = 1001: odd, so every other row starts mid-word; K = 1056 takes the vec4 GEMV.
+  for (const [M, K] of [
+    [1, 1001],
+    [1, 1056],
+    [19, 1001],
+  ] as const) {
+    it(`M = ${M}, K = ${K}, N = 70, both tunings, against the reference`, async (context) => {
+      for (const kernelTuning of ['hardware', 'software'] as const) {
+        const backend = await gpuBackend(context, { kernelTuning });
+        if (!backend) return;
+        await runConformanceCase(backend, matmulCase('large', 'f16', M, K, 70));
+      }
+    });
+  }
+
+  it('declares f16, pads an odd element count to whole words, views it, and reads and writes only f32', async (context) => {
+    const backend = await gpuBackend(context);
+    if (!backend) return;
+    expect(backend.capabilities.dtypes).toContain('f16');
+    // 3 halves: 6 bytes in an 8-byte buffer.
+    await runConformanceCase(backend, matmulCase('three halves', 'f16', 2, 1, 3));
+    const w = backend.upload(
+      Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x0001, 0x7bff, 0x8000]),
+      [2, 3],
+      'f16',
+    );
+    const x = backend.upload(Float32Array.from([2 ** 24, 1, 2]), [1, 3]);
+    const one = backend.allocate([1, 1]);
+    backend.run('matmul', { x, w: backend.view(w, [1, 3]) }, {}, one);
+    expect([...(await backend.read(one))]).toEqual([2 ** 24 - 1]);
+    expect(() => backend.write(w, new Float32Array(1))).toThrow(
+      /tensor dtype: expected f32 or i32, found "f16"/,
+    );
+    await expect(backend.read(w)).rejects.toThrow(/webgpu read: tensor dtype: expected f32, found "f16"/);
+    expect(() => backend.upload(new Uint8Array(12) as never, [2, 3], 'f16')).toThrow(/Uint16Array/);
+    expect(() => backend.run('silu', { x: w }, {}, one)).toThrow(InvalidArgumentError);
+  });
+});
 
 // SwiftShader compiles each program variant in seconds on a busy machine.
 describe('webgpu quantized matmul (q8_0, q4_0 blocks read as raw words)', { timeout: 60_000 }, () => {
@@ -519,6 +565,8 @@ describe('webgpu subgroup GEMV (when the adapter has the subgroups feature)', { 
     for (const [dtype, K, N] of [
       ['f32', 1000, 300],
       ['f32', 1001, 67],
+      ['f16', 1056, 70],
+      ['f16', 1001, 67],
       ['q8_0', 1056, 70],
       ['q4_0', 1056, 70],
     ] as const) {
@@ -569,6 +617,10 @@ describe('webgpu binding limits (kernelLimits.maxBindingBytes forced small)', { 
 
   for (const [dtype, K, N] of [
     ['f32', 96, 100],
+    // 62-byte rows (odd K: every other row starts mid-word) keep offsets 256-aligned every 128 rows;
+    // 128-byte rows take the vec4 GEMV.
+    ['f16', 31, 300],
+    ['f16', 64, 100],
     ['q8_0', 64, 150],
     ['q4_0', 64, 400],
   ] as const) {
@@ -578,7 +630,7 @@ describe('webgpu binding limits (kernelLimits.maxBindingBytes forced small)', { 
           const backend = await limited(context, kernelTuning);
           if (!backend) return;
           expect(backend.kernelLimits.maxBindingBytes).toBe(8192);
-          const bytes = dtype === 'f32' ? N * K * 4 : (N * K * (dtype === 'q8_0' ? 34 : 18)) / 32;
+          const bytes = N * K * { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 }[dtype];
           expect(bytes).toBeGreaterThan(8192);
           await runConformanceCase(backend, matmulCase('split', dtype, M, K, N));
         }

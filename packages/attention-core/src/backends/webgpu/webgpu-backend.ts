@@ -73,8 +73,11 @@ export const WEBGPU_F32_TOLERANCE = 1e-4;
 
 export type { GpuKernelLimits } from './kernel-context.js';
 
-/** Element types the backend stores: q8_0/q4_0 as matmul weights, their GGUF block bytes as uploaded. */
-const WEBGPU_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'q8_0', 'q4_0'] as const);
+/**
+ * Element types the backend stores: f16 (two halves per word) and q8_0/q4_0 (their GGUF block bytes
+ * as uploaded) as matmul weights.
+ */
+const WEBGPU_DTYPES: readonly StoredDType[] = Object.freeze(['f32', 'i32', 'f16', 'q8_0', 'q4_0'] as const);
 
 /** Device limits every program needs; all are at or below WebGPU's guaranteed defaults. */
 const REQUIRED_LIMITS: readonly (readonly [keyof GPUSupportedLimits, number])[] = [
@@ -293,7 +296,8 @@ class WebGpuBackendImpl implements WebGpuBackend {
     const mapped = buffer.getMappedRange();
     if (checked.dtype === 'f32') new Float32Array(mapped).set(data);
     else if (checked.dtype === 'i32') new Int32Array(mapped).set(data);
-    // GGUF blocks as raw bytes; the buffer's size is rounded up to whole words, left zero.
+    // Halves and GGUF blocks as raw bytes; the buffer's size is rounded up to whole words, left zero.
+    else if (checked.dtype === 'f16') new Uint16Array(mapped).set(data);
     else new Uint8Array(mapped).set(data);
     buffer.unmap();
     return new WebGpuTensor(this, checked.dtype, shape, buffer);

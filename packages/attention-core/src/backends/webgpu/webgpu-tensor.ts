@@ -31,7 +31,7 @@ export class WebGpuTensor extends OwnedTensor<WebGpuTensor> {
     return this.storage;
   }
 
-  /** Bytes of this tensor: 4 per f32/i32 element, whole GGUF blocks for q8_0/q4_0 (bound rounded up to 4). */
+  /** Bytes of this tensor: 4 per f32/i32 element, 2 per f16, whole GGUF blocks for q8_0/q4_0 (bound rounded up to 4). */
   get byteLength(): number {
     return storageBytes(this.dtype, this.size);
   }

@@ -1,5 +1,6 @@
 import { errorCase, inPlace, kernelCase, output, Random, tensor } from '../build.js';
 import type { ConformanceCase } from '../types.js';
+import { halfMatmulCases } from './f16-matmul.js';
 import { quantizedMatmulCases } from './quantized-matmul.js';
 
 /** matmul: `out[m, n] = sum_k x[m, k] * w[n, k] + bias[n]`, weight `[N, K]`. */
@@ -61,7 +62,7 @@ export function matmulCases(): ConformanceCase[] {
     );
   }
 
-  cases.push(...quantizedMatmulCases());
+  cases.push(...halfMatmulCases(), ...quantizedMatmulCases());
 
   const x = tensor([2, 3], [1, 2, 3, 4, 5, 6]);
   const w = tensor([2, 3], [1, 0, 0, 0, 1, 0]);
