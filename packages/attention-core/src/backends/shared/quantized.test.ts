@@ -44,9 +44,10 @@ describe('block quantization', () => {
               const amax = Math.max(...Array.from(block, Math.abs));
               const step = dtype === 'q8_0' ? amax / 127 : amax / 8;
               for (let i = 0; i < 32; i++) {
-                // f16 rounding of the scale adds up to 2^-11 relative, or half a subnormal ulp (2^-25) per unit of q
+                // f16 rounding of the scale adds up to 2^-11 relative, or half a subnormal ulp (2^-25)
+                // per unit of q: up to 128 units (2^-18) when a tiny scale rounds to zero
                 expect(Math.abs(back[b * 32 + i] - block[i])).toBeLessThanOrEqual(
-                  step * (dtype === 'q8_0' ? 0.5 : 1) + amax * 2 ** -10 + 2 ** -20,
+                  step * (dtype === 'q8_0' ? 0.5 : 1) + amax * 2 ** -10 + 2 ** -18,
                 );
               }
             }
