@@ -1,8 +1,9 @@
 /**
  * Timing and validation, llm.c style: every variant is checked against the reference before it is
- * timed, then warmed up, run repeatedly, and summarised by its median and spread.
+ * timed, then warmed up, run repeatedly, and summarised by its median and spread. Free of Node
+ * APIs (the browser page shares it).
  */
-import { performance } from 'node:perf_hooks';
+import { argmax } from '@rotor/decoder-model';
 
 /** Repeated timings of one variant, in milliseconds. */
 export interface Measurement {
@@ -82,4 +83,62 @@ export function validateTokens(what: string, actual: readonly number[], expected
       `${what}: tokens differ from the reference at ${at >= 0 ? at : Math.min(actual.length, expected.length)}`,
     );
   }
+}
+
+/**
+ * Why a variant failed, for its `validation` result: a disagreement with the reference, or any
+ * other error it threw (reported rather than ending the run, so the other variants still run).
+ */
+export function failureNote(error: unknown): string {
+  if (error instanceof ValidationError) return error.message;
+  return `failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+}
+
+/** Mean and worst cosine similarity, and top-1 agreement, of logit rows against baseline rows. */
+export function logitAgreement(
+  rows: Float32Array[],
+  baseline: Float32Array[],
+): { cosine: number; worst: number; top1: number } {
+  let sum = 0;
+  let worst = 1;
+  let same = 0;
+  for (let p = 0; p < rows.length; p++) {
+    let dot = 0;
+    let a2 = 0;
+    let b2 = 0;
+    const a = rows[p];
+    const b = baseline[p];
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i] * b[i];
+      a2 += a[i] * a[i];
+      b2 += b[i] * b[i];
+    }
+    const cosine = dot / Math.sqrt(a2 * b2);
+    sum += cosine;
+    worst = Math.min(worst, cosine);
+    if (argmax(a) === argmax(b)) same++;
+  }
+  return { cosine: sum / rows.length, worst, top1: same / rows.length };
+}
+
+/** Least cosine similarity of a Q8_0 backend's prompt logits to the reference backend's on the same weights. */
+export const Q8_LOGITS_COSINE = 0.999;
+
+/**
+ * Checks a quantised model's prompt logits against the reference backend's on the same weights:
+ * cosine similarity at least {@link Q8_LOGITS_COSINE} and the same greedy token.
+ */
+export function validateLogits(
+  what: string,
+  actual: Float32Array | undefined,
+  expected: Float32Array | undefined,
+): void {
+  if (!actual || !expected) throw new ValidationError(`${what}: no prompt logits to compare`);
+  const { cosine } = logitAgreement([actual], [expected]);
+  if (!(cosine >= Q8_LOGITS_COSINE))
+    throw new ValidationError(
+      `${what}: prompt logits' cosine similarity to the reference's ${cosine.toFixed(6)}, expected at least ${Q8_LOGITS_COSINE}`,
+    );
+  if (argmax(actual) !== argmax(expected))
+    throw new ValidationError(`${what}: the prompt's greedy token differs from the reference's`);
 }

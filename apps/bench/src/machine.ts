@@ -2,9 +2,15 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { createDefaultBackendRegistry } from '@rotor/attention-core';
 import type { MachineInfo } from './results.js';
 
-/** Describes this machine and every backend the default registry knows, created with `threads`. */
-export async function machineInfo(threads: number): Promise<MachineInfo> {
-  const registry = createDefaultBackendRegistry();
+/**
+ * Describes this machine and every backend the default registry knows, created with `threads`
+ * (with `registryOptions`: the GPU for WebGPU, software adapters allowed or not).
+ */
+export async function machineInfo(
+  threads: number,
+  registryOptions: Parameters<typeof createDefaultBackendRegistry>[0] = {},
+): Promise<MachineInfo> {
+  const registry = createDefaultBackendRegistry(registryOptions);
   const backends: MachineInfo['backends'] = [];
   for (const name of registry.names) {
     try {

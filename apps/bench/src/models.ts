@@ -1,14 +1,27 @@
-/** Models the end-to-end and scaling suites run: stories260K and random weights of larger shapes. */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+/**
+ * Models the end-to-end and scaling suites run: stories260K and random weights of larger shapes.
+ * Free of Node APIs (the browser page shares it); reading stories260K from the fixtures is in
+ * `node-models.ts`.
+ */
 import type { Backend } from '@rotor/core';
-import { DecoderModel, type LlamaShape, type ModelWeights, randomLlamaWeights } from '@rotor/decoder-model';
-import { readModelWeightsFile } from '@rotor/decoder-model/node';
+import {
+  DecoderModel,
+  type LlamaShape,
+  type ModelWeights,
+  type QuantizedWeightType,
+  randomLlamaWeights,
+} from '@rotor/decoder-model';
 import { createDefaultPositionalEncodingRegistry } from '@rotor/positional-encodings';
+
+/** How to get a model's weights again, in another process: plain data. */
+export type ModelSpec =
+  | { kind: 'stories260K'; fixtures: string }
+  | { kind: 'random'; shape: string; maxSequenceLength?: number };
 
 /** A model the benchmarks load. */
 export interface BenchModel {
   name: string;
+  spec: ModelSpec;
   load(): Promise<ModelWeights>;
 }
 
@@ -29,41 +42,38 @@ export const RANDOM_SHAPES: Record<string, LlamaShape> = {
   'stories110M-shape': stories(768, 2048, 12, 12),
 };
 
-/** stories260K from the fixtures, else random weights of its shape. */
-export function stories260K(fixtures: string): BenchModel {
-  const path = join(fixtures, 'stories260K/stories260K.bin');
-  return {
-    name: 'stories260K',
-    load: async () =>
-      existsSync(path)
-        ? readModelWeightsFile(path)
-        : randomLlamaWeights({
-            modelDim: 64,
-            hiddenDim: 172,
-            numLayers: 5,
-            numHeads: 8,
-            numKvHeads: 4,
-            vocabSize: 512,
-            maxSequenceLength: 512,
-          }),
-  };
+/** stories260K's shape, for random weights when the fixture is missing. */
+export const STORIES260K_SHAPE: LlamaShape = {
+  modelDim: 64,
+  hiddenDim: 172,
+  numLayers: 5,
+  numHeads: 8,
+  numKvHeads: 4,
+  vocabSize: 512,
+  maxSequenceLength: 512,
+};
+
+/** Random weights of a named shape (seed 7, so every process draws the same). */
+export function randomShapeWeights(name: string, maxSequenceLength?: number): ModelWeights {
+  const shape = RANDOM_SHAPES[name];
+  return randomLlamaWeights({ ...shape, maxSequenceLength: maxSequenceLength ?? shape.maxSequenceLength }, 7);
 }
 
 /** A random model of a named shape. */
 export function randomModel(name: string, maxSequenceLength?: number): BenchModel {
-  const shape = RANDOM_SHAPES[name];
   return {
     name,
-    load: async () =>
-      randomLlamaWeights({ ...shape, maxSequenceLength: maxSequenceLength ?? shape.maxSequenceLength }, 7),
+    spec: { kind: 'random', shape: name, maxSequenceLength },
+    load: async () => randomShapeWeights(name, maxSequenceLength),
   };
 }
 
-/** The model on a backend, with its own positional encoding. */
+/** The model on a backend, with its own positional encoding; matrices quantised when asked. */
 export async function instantiate(
   weights: ModelWeights,
   backend: Backend,
   maxSequenceLength?: number,
+  quantize?: QuantizedWeightType,
 ): Promise<DecoderModel> {
   const { config } = weights;
   const positionalEncoding = createDefaultPositionalEncodingRegistry().create(config.positionalEncoding, {
@@ -77,6 +87,7 @@ export async function instantiate(
     positionalEncoding,
     maxSequenceLength,
     maxPrefillRows: 512,
+    quantize,
   });
 }
 

@@ -3,7 +3,6 @@
  * model is exported with `exportOnnx` and run with its KV cache fed back, one call per prefill and
  * one per decoded token, as a browser app using onnxruntime-web would.
  */
-import { performance } from 'node:perf_hooks';
 import { exportOnnx, type ModelWeights, type OnnxExportForm } from '@rotor/decoder-model';
 import * as ort from 'onnxruntime-web';
 import type { ModelRunner } from './runner.js';
@@ -15,8 +14,11 @@ export function onnxForms(weights: ModelWeights): OnnxExportForm[] {
 
 let configuredThreads: number | undefined;
 
-/** onnxruntime-web reads its thread count once, when its WASM module starts. */
-function configure(threads: number): void {
+/**
+ * Sets onnxruntime-web's thread count. It reads it once per process, when its WASM module starts,
+ * so another count needs another process (see `onnx-process.ts`).
+ */
+export function configureOnnxRuntime(threads: number): void {
   if (configuredThreads !== undefined && configuredThreads !== threads)
     throw new Error(`onnxruntime-web already runs with ${configuredThreads} threads, not ${threads}`);
   configuredThreads = threads;
@@ -31,7 +33,7 @@ export async function createOnnxRunner(
   threads: number,
   maxSequenceLength: number,
 ): Promise<ModelRunner> {
-  configure(threads);
+  configureOnnxRuntime(threads);
   const { numLayers, numKvHeads, headDim, vocabSize: V } = weights.config;
   const start = performance.now();
   const session = await ort.InferenceSession.create(exportOnnx(weights, { form, maxSequenceLength }), {

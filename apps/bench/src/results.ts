@@ -13,6 +13,8 @@ export interface MachineInfo {
   loadAverage: number[];
   /** Backends probed, with their description or why they are unavailable. */
   backends: { name: string; available: boolean; detail: string }[];
+  /** The headless browser of `--browser` results, when there are any. */
+  browser?: { userAgent: string; crossOriginIsolated: boolean; webgpu: string };
 }
 
 /** One measured number. */
@@ -36,12 +38,22 @@ export interface BenchResult {
   spread?: number;
   runs?: number;
   note?: string;
+  /** Where it ran: in Node, or in headless Chromium (`--browser`); absent means Node. */
+  environment?: 'node' | 'browser';
+  /** Threads it ran on, where that varies (CPU backends and onnxruntime-web). */
+  threads?: number;
+  /** The GPU adapter a WebGPU result ran on. */
+  adapter?: string;
+  /** True when measured on a software GPU adapter: it shows the kernels are right, not how fast a GPU is. */
+  correctnessOnly?: boolean;
 }
 
 /** The JSON a run writes (`--json PATH`). */
 export interface BenchReport {
   machine: MachineInfo;
   started: string;
-  options: { quick: boolean; filter?: string };
+  options: { quick: boolean; filter?: string; browser?: boolean };
+  /** Wall time of each task, in run order (to keep `--quick` quick). */
+  durations?: { task: string; seconds: number }[];
   results: BenchResult[];
 }

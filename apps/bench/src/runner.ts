@@ -2,9 +2,8 @@
  * One protocol for every whole-model implementation (our backends and onnxruntime-web): warm up,
  * time the prompt's prefill a few times, then decode greedily token by token from it.
  */
-import { performance } from 'node:perf_hooks';
 import type { Backend } from '@rotor/core';
-import { argmax, type ModelWeights } from '@rotor/decoder-model';
+import { argmax, type ModelWeights, type QuantizedWeightType } from '@rotor/decoder-model';
 import { instantiate } from './models.js';
 
 /** A model ready to run, whoever runs it. */
@@ -19,14 +18,15 @@ export interface ModelRunner {
   dispose(): Promise<void> | void;
 }
 
-/** Our decoder on `backend`. */
+/** Our decoder on `backend`, its matrices quantised to `quantize` when given. */
 export async function createRotorRunner(
   weights: ModelWeights,
   backend: Backend,
   maxSequenceLength: number,
+  quantize?: QuantizedWeightType,
 ): Promise<ModelRunner> {
   const start = performance.now();
-  const model = await instantiate(weights, backend, maxSequenceLength);
+  const model = await instantiate(weights, backend, maxSequenceLength, quantize);
   const loadMs = performance.now() - start;
   const logits = new Float32Array(weights.config.vocabSize);
   return {
@@ -46,9 +46,15 @@ export interface GreedyRun {
   prefillMs: number;
   /** Time of the whole decode loop, ms. */
   decodeMs: number;
+  /** Logits of the prompt's last position (from the untimed prefill). */
+  prefillLogits?: Float32Array;
 }
 
-/** One untimed prefill, `prefillRuns` timed ones (median), then `decode` greedy steps timed together. */
+/**
+ * One untimed prefill and one untimed greedy pass of `decode` steps (warm-up: JIT tiers, thread
+ * pools, pipeline caches), `prefillRuns` timed prefills (median; each replaces the cache), then
+ * `decode` greedy steps from the last one, timed together.
+ */
 export async function runGreedy(
   runner: ModelRunner,
   ids: readonly number[],
@@ -56,6 +62,8 @@ export async function runGreedy(
   prefillRuns: number,
 ): Promise<GreedyRun> {
   let logits = await runner.prefill(ids);
+  const prefillLogits = logits.slice();
+  for (let step = 0; step < decode; step++) logits = await runner.step(argmax(logits), ids.length + step);
   const times: number[] = [];
   for (let i = 0; i < prefillRuns; i++) {
     const start = performance.now();
@@ -70,5 +78,10 @@ export async function runGreedy(
     tokens.push(next);
     logits = await runner.step(next, ids.length + step);
   }
-  return { tokens, prefillMs: times[Math.floor(times.length / 2)], decodeMs: performance.now() - start };
+  return {
+    tokens,
+    prefillMs: times[Math.floor(times.length / 2)],
+    decodeMs: performance.now() - start,
+    prefillLogits,
+  };
 }

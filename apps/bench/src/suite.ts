@@ -1,16 +1,24 @@
 /** The shape of a benchmark suite: a list of named tasks, each recording results. */
 import type { Backend } from '@rotor/core';
+import type { MachineLimits } from './limits.js';
 import type { BenchResult } from './results.js';
 
 /** What every task gets. */
 export interface SuiteContext {
   quick: boolean;
-  /** Every available backend, the reference first (it is the oracle and the baseline). */
+  /** Where the tasks run: Node, or a page in headless Chromium (`--browser`). */
+  environment: 'node' | 'browser';
+  /**
+   * Every available backend, the reference first (it is the oracle and the baseline). A WebGPU
+   * backend on a software adapter is among them; see {@link speedBackends}.
+   */
   backends: Backend[];
   /** Threads the WASM backend runs on; onnxruntime-web and the probes get as many. */
   threads: number;
   /** The fixtures directory (may not exist). */
   fixtures: string;
+  /** The machine limits, probed once per run on first call; undefined where there are no probes. */
+  limits(): Promise<MachineLimits | undefined>;
   record(result: BenchResult): void;
 }
 
@@ -34,4 +42,31 @@ export function compared(
 ): BenchResult {
   if (baseline === undefined || !(baseline > 0)) return result;
   return { ...result, baseline, baselineName, ratio: result.value / baseline };
+}
+
+/** True for a WebGPU backend on a software adapter (SwiftShader, llvmpipe): its timings are not GPU speed. */
+export function isCorrectnessOnly(backend: Backend): boolean {
+  return (backend as { software?: boolean }).software === true;
+}
+
+/** The backends whose timings mean speed: every one but a WebGPU backend on a software adapter. */
+export function speedBackends(context: SuiteContext): Backend[] {
+  return context.backends.filter((backend) => !isCorrectnessOnly(backend));
+}
+
+/**
+ * The fields every result of `backend` carries: its thread count (CPU backends), its adapter
+ * (WebGPU) and whether it is correctness-only, plus the environment it ran in.
+ */
+export function backendFacts(
+  backend: Backend,
+  context: SuiteContext,
+): Pick<BenchResult, 'environment' | 'threads' | 'adapter' | 'correctnessOnly'> {
+  const facts: Pick<BenchResult, 'environment' | 'threads' | 'adapter' | 'correctnessOnly'> = {};
+  if (context.environment === 'browser') facts.environment = 'browser';
+  if (backend.name === 'webgpu') {
+    facts.adapter = backend.description;
+    if (isCorrectnessOnly(backend)) facts.correctnessOnly = true;
+  } else if (backend.name !== 'reference') facts.threads = backend.capabilities.threads;
+  return facts;
 }

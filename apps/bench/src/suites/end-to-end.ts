@@ -1,23 +1,43 @@
 /**
  * Whole models on every backend and on onnxruntime-web (same weights, exported to ONNX): load
- * time, prefill and decode tokens per second, peak memory, and decode as a fraction of the
- * bandwidth limit. Greedy tokens are compared with the reference backend's before anything is
- * reported (llm.c style).
+ * time, prefill and decode tokens per second, peak memory, and f32 decode as a fraction of the
+ * bandwidth limit. The WASM backend and onnxruntime-web run at 1 thread and at the run's thread
+ * count (onnxruntime-web's other count in a child process); the WASM backend also with Q8_0
+ * weights, compared with onnxruntime-web's f32 decode at the same threads. Greedy tokens are
+ * compared with the reference backend's (Q8_0: with the reference backend's on the same Q8_0
+ * weights) before anything is reported (llm.c style). A separate task reports the logits of Q8_0
+ * and Q4_0 against f32 (cosine similarity, top-1 agreement).
  */
-import { weightNames } from '@rotor/decoder-model';
-import { ValidationError, validateTokens } from '../harness.js';
-import { bandwidthFor, machineLimits } from '../limits.js';
-import { type BenchModel, promptIds, randomModel, stories260K } from '../models.js';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createWasmBackend } from '@rotor/attention-core';
+import type { Backend } from '@rotor/core';
+import { argmax, type ModelWeights, type OnnxExportForm, weightNames } from '@rotor/decoder-model';
+import { failureNote, logitAgreement, validateLogits, validateTokens } from '../harness.js';
+import { bandwidthFor } from '../limits.js';
+import { type BenchModel, instantiate, promptIds, randomModel } from '../models.js';
+import { stories260K } from '../node-models.js';
 import { createOnnxRunner, onnxForms } from '../onnx-baseline.js';
+import type { OnnxProcessRequest, OnnxProcessResult } from '../onnx-process.js';
 import type { BenchResult } from '../results.js';
 import { createRotorRunner, type GreedyRun, type ModelRunner, runGreedy } from '../runner.js';
-import { type BenchTask, compared, type Suite, type SuiteContext } from '../suite.js';
+import {
+  type BenchTask,
+  backendFacts,
+  compared,
+  isCorrectnessOnly,
+  type Suite,
+  type SuiteContext,
+} from '../suite.js';
 
 const ONNX = 'onnxruntime-web';
+const here = dirname(fileURLToPath(import.meta.url));
 
 interface Measured {
   backend: string;
-  threads: number;
+  weights: 'f32' | 'q8_0';
+  facts: Partial<BenchResult>;
   run: GreedyRun;
   loadMs: number;
   rssMiB: number;
@@ -35,6 +55,42 @@ function weightBytesPerToken(tensors: ReadonlyMap<string, { data: ArrayLike<numb
   return bytes;
 }
 
+/** onnxruntime-web in a fresh Node process (`dist/onnx-process.js`), for another thread count. */
+function onnxInChildProcess(request: OnnxProcessRequest): Promise<OnnxProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'onnx-process.js'), JSON.stringify(request)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as OnnxProcessResult);
+      else {
+        // The thrown error's own line, not the stack or the source excerpt around it.
+        const lines = err.trim().split('\n');
+        const reason = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1) ?? '';
+        reject(new Error(`onnx-process exited with ${code}: ${reason}`));
+      }
+    });
+  });
+}
+
+/** Software GPUs run only models this small (they emulate the GPU on the CPU, slowly). */
+const CORRECTNESS_ONLY_MAX_PARAMETERS = 1_000_000;
+
+function parameterCount(weights: ModelWeights): number {
+  let count = 0;
+  for (const tensor of weights.tensors.values()) count += tensor.data.length;
+  return count;
+}
+
 function modelTask(model: BenchModel, prompt: number, decode: number): BenchTask {
   return {
     name: model.name,
@@ -44,93 +100,261 @@ function modelTask(model: BenchModel, prompt: number, decode: number): BenchTask
       const maxSequenceLength = prompt + decode + 1;
       const prefillRuns = context.quick ? 2 : 3;
       const measured: Measured[] = [];
-      let reference: number[] | undefined;
-      const attempt = async (backend: string, threads: number, create: () => Promise<ModelRunner>) => {
-        const runner = await create();
+      let referenceTokens: number[] | undefined;
+      let q8ReferenceLogits: Float32Array | undefined;
+      const fail = (backend: string, facts: Partial<BenchResult>, message: string) =>
+        context.record({
+          suite: 'end-to-end',
+          name: model.name,
+          backend,
+          metric: 'validation',
+          value: 0,
+          unit: 'pass',
+          note: message,
+          ...facts,
+        });
+      /**
+       * Validates a run against the reference backend on the same weights: f32 greedy tokens must be
+       * identical to its run's (the first f32 run); Q8_0 backends may round activations to int8 too
+       * (see the quantized matmul conformance bound), so greedy paths may fork after a while, and
+       * the prompt's logits must agree with the reference's on the same Q8_0 weights instead.
+       */
+      const accept = (m: Measured, label: string) => {
+        if (m.weights === 'q8_0')
+          validateLogits(`${model.name} Q8_0 on ${label}`, m.run.prefillLogits, q8ReferenceLogits);
+        else if (!referenceTokens) referenceTokens = m.run.tokens;
+        else validateTokens(`${model.name} on ${label}`, m.run.tokens, referenceTokens);
+        measured.push(m);
+      };
+      const attempt = async (
+        backend: string,
+        quantized: Measured['weights'],
+        facts: Partial<BenchResult>,
+        create: () => Promise<ModelRunner>,
+      ) => {
+        let runner: ModelRunner | undefined;
         try {
+          runner = await create();
           const run = await runGreedy(runner, ids, decode, prefillRuns);
-          if (!reference) reference = run.tokens;
-          else validateTokens(`${model.name} on ${runner.label}`, run.tokens, reference);
-          return {
+          const m: Measured = {
             backend,
-            threads,
+            weights: quantized,
+            facts,
             run,
             loadMs: runner.loadMs,
             rssMiB: process.memoryUsage().rss / 2 ** 20,
             note: runner.label === backend ? undefined : runner.label,
           };
+          accept(m, runner.label);
+          return m;
         } catch (error) {
-          if (!(error instanceof ValidationError)) throw error;
-          context.record({
-            suite: 'end-to-end',
-            name: model.name,
-            backend,
-            metric: 'validation',
-            value: 0,
-            unit: 'pass',
-            note: error.message,
-          });
+          fail(backend, facts, failureNote(error));
           return undefined;
         } finally {
-          await runner.dispose();
+          await runner?.dispose();
         }
       };
-      for (const backend of context.backends) {
-        const result = await attempt(backend.name, backend.capabilities.threads ?? 1, () =>
-          createRotorRunner(weights, backend, maxSequenceLength),
+      const rotor = (backend: Backend, quantize?: 'q8_0') =>
+        attempt(backend.name, quantize ?? 'f32', backendFacts(backend, context), () =>
+          createRotorRunner(weights, backend, maxSequenceLength, quantize),
         );
-        if (result) measured.push(result);
+
+      const small = parameterCount(weights) <= CORRECTNESS_ONLY_MAX_PARAMETERS;
+      for (const backend of context.backends) if (small || !isCorrectnessOnly(backend)) await rotor(backend);
+      const reference = context.backends.find((b) => b.name === 'reference');
+      const wasm = context.backends.find((b) => b.name === 'wasm');
+      // Q8_0: the reference on the same quantised weights is the oracle.
+      // The Q8_0 oracle: the reference backend's prompt logits on the same quantised weights (untimed).
+      if (reference && wasm) {
+        try {
+          const runner = await createRotorRunner(weights, reference, maxSequenceLength, 'q8_0');
+          try {
+            q8ReferenceLogits = (await runner.prefill(ids)).slice();
+          } finally {
+            await runner.dispose();
+          }
+        } catch (error) {
+          fail('reference', {}, `Q8_0: ${failureNote(error)}`);
+        }
       }
-      // Both export forms where both apply; the faster decode is the baseline.
-      const onnx: Measured[] = [];
+      const q8Reference = q8ReferenceLogits !== undefined;
+      if (wasm && q8Reference) await rotor(wasm, 'q8_0');
+      if (wasm && context.threads > 1) {
+        const single = await createWasmBackend({ threads: 1 });
+        try {
+          await rotor(single);
+          if (q8Reference) await rotor(single, 'q8_0');
+        } finally {
+          single.destroy();
+        }
+      }
+
+      // Both export forms where both apply; the faster decode is the baseline, and the form run at 1 thread.
+      const onnx: { form: OnnxExportForm; m: Measured }[] = [];
       for (const form of onnxForms(weights)) {
-        const result = await attempt(ONNX, context.threads, () =>
+        const m = await attempt(ONNX, 'f32', { threads: context.threads }, () =>
           createOnnxRunner(weights, form, context.threads, maxSequenceLength),
         );
-        if (result) onnx.push(result);
+        if (m) onnx.push({ form, m });
       }
-      onnx.sort((a, b) => a.run.decodeMs - b.run.decodeMs);
-      if (onnx.length > 1)
-        onnx[0].note = `${onnx[0].note}; ${onnx[1].note}: ${((decode * 1000) / onnx[1].run.decodeMs).toFixed(1)} decode tokens/s`;
-      if (onnx.length) measured.push(onnx[0]);
-
-      const limits = await machineLimits(context);
-      const bytesPerToken = weightBytesPerToken(weights.tensors);
-      const rate = (m: Measured | undefined, metric: 'prefill' | 'decode') =>
-        m && (metric === 'prefill' ? (prompt * 1000) / m.run.prefillMs : (decode * 1000) / m.run.decodeMs);
-      const referenceRun = measured.find((m) => m.backend === 'reference');
-      const onnxRun = measured.find((m) => m.backend === ONNX);
-      for (const m of measured) {
-        const base = { suite: 'end-to-end', name: model.name, backend: m.backend };
-        for (const metric of ['prefill', 'decode'] as const) {
-          const value = rate(m, metric) as number;
-          const result: BenchResult = { ...base, metric, value, unit: 'tokens/s', note: m.note };
-          const versusReference = rate(referenceRun, metric);
-          if (m.backend === 'reference' || m.backend === ONNX || !onnxRun)
-            context.record(compared(result, versusReference, 'reference'));
-          else {
-            const withOnnx = compared(result, rate(onnxRun, metric), ONNX);
-            const note = versusReference ? `${(value / versusReference).toFixed(2)}× reference` : undefined;
-            context.record({ ...withOnnx, note: [m.note, note].filter(Boolean).join('; ') || undefined });
-          }
+      onnx.sort((a, b) => a.m.run.decodeMs - b.m.run.decodeMs);
+      for (const { m } of onnx.slice(1)) measured.splice(measured.indexOf(m), 1);
+      if (onnx.length > 1) {
+        const slower = onnx[1].m;
+        onnx[0].m.note = `${onnx[0].m.note}; ${slower.note}: ${((decode * 1000) / slower.run.decodeMs).toFixed(1)} decode tokens/s`;
+      }
+      if (onnx.length && context.threads > 1) {
+        try {
+          const child = await onnxInChildProcess({
+            spec: model.spec,
+            form: onnx[0].form,
+            threads: 1,
+            prompt,
+            decode,
+            prefillRuns,
+            maxSequenceLength,
+          });
+          accept(
+            {
+              backend: ONNX,
+              weights: 'f32',
+              facts: { threads: 1 },
+              run: child.run,
+              loadMs: child.loadMs,
+              rssMiB: child.rssMiB,
+              note: `${child.label}, own process`,
+            },
+            `${child.label}, 1 thread`,
+          );
+        } catch (error) {
+          fail(ONNX, { threads: 1 }, failureNote(error));
         }
-        const bandwidth = bandwidthFor(limits, bytesPerToken, m.threads);
-        const limit = (bandwidth.value * 1e9) / bytesPerToken;
-        context.record({
-          ...base,
-          metric: 'fraction of bandwidth limit',
-          value: (rate(m, 'decode') as number) / limit,
-          unit: '× limit',
-          note: `limit ${limit.toFixed(0)} tokens/s: ${(bytesPerToken / 2 ** 20).toFixed(1)} MiB of weights per token at ${bandwidth.value.toFixed(1)} GB/s (${bandwidth.threads} thread${bandwidth.threads > 1 ? 's' : ''}, ${bandwidth.bytes / 2 ** 20} MiB probe)`,
-        });
-        context.record({ ...base, metric: 'load', value: m.loadMs, unit: 'ms' });
-        context.record({
-          ...base,
-          metric: 'peak memory',
-          value: m.rssMiB,
-          unit: 'MiB',
-          note: 'process RSS after the run',
-        });
+      }
+      await recordModel(context, model.name, weights, prompt, decode, measured);
+    },
+  };
+}
+
+async function recordModel(
+  context: SuiteContext,
+  name: string,
+  weights: ModelWeights,
+  prompt: number,
+  decode: number,
+  measured: Measured[],
+): Promise<void> {
+  const limits = await context.limits();
+  const bytesPerToken = weightBytesPerToken(weights.tensors);
+  const rate = (m: Measured | undefined, metric: 'prefill' | 'decode') =>
+    m && (metric === 'prefill' ? (prompt * 1000) / m.run.prefillMs : (decode * 1000) / m.run.decodeMs);
+  const reference = measured.find((m) => m.backend === 'reference');
+  const f32Of = (q: Measured) =>
+    measured.find(
+      (m) => m.weights === 'f32' && m.backend === q.backend && m.facts.threads === q.facts.threads,
+    );
+  const onnxAt = (threads: number | undefined) =>
+    measured.find((m) => m.backend === ONNX && m.facts.threads === threads);
+  for (const m of measured) {
+    const label = m.weights === 'q8_0' ? `${name} Q8_0` : name;
+    const base = { suite: 'end-to-end', name: label, backend: m.backend, ...m.facts };
+    const onnx = m.backend === ONNX || m.backend === 'reference' ? undefined : onnxAt(m.facts.threads);
+    for (const metric of ['prefill', 'decode'] as const) {
+      const value = rate(m, metric) as number;
+      const result: BenchResult = { ...base, metric, value, unit: 'tokens/s', note: m.note };
+      const versusReference = rate(reference, metric);
+      if (!onnx || m.facts.correctnessOnly) {
+        context.record(compared(result, versusReference, 'reference'));
+        continue;
+      }
+      const versusF32 = m.weights === 'q8_0' ? rate(f32Of(m), metric) : undefined;
+      const notes = [
+        m.note,
+        m.weights === 'q8_0' ? `vs ${ONNX} on f32 weights` : undefined,
+        versusF32 ? `${(value / versusF32).toFixed(2)}× our f32` : undefined,
+        versusReference && m.weights === 'f32'
+          ? `${(value / versusReference).toFixed(2)}× reference`
+          : undefined,
+      ];
+      context.record({
+        ...compared(result, rate(onnx, metric), ONNX),
+        note: notes.filter(Boolean).join('; ') || undefined,
+      });
+    }
+    const bandwidth =
+      limits && m.weights === 'f32' && m.backend !== 'webgpu'
+        ? bandwidthFor(limits, bytesPerToken, m.facts.threads ?? 1)
+        : undefined;
+    if (bandwidth) {
+      const limit = (bandwidth.value * 1e9) / bytesPerToken;
+      context.record({
+        ...base,
+        metric: 'fraction of bandwidth limit',
+        value: (rate(m, 'decode') as number) / limit,
+        unit: '× limit',
+        note: `limit ${limit.toFixed(0)} tokens/s: ${(bytesPerToken / 2 ** 20).toFixed(1)} MiB of weights per token at ${bandwidth.value.toFixed(1)} GB/s (${bandwidth.threads} thread${bandwidth.threads > 1 ? 's' : ''}, ${bandwidth.bytes / 2 ** 20} MiB probe)`,
+      });
+    }
+    context.record({ ...base, metric: 'load', value: m.loadMs, unit: 'ms' });
+    context.record({
+      ...base,
+      metric: 'peak memory',
+      value: m.rssMiB,
+      unit: 'MiB',
+      note: m.note?.endsWith('own process')
+        ? 'RSS of its own process after the run'
+        : 'process RSS after the run',
+    });
+  }
+}
+
+/**
+ * Logits of Q8_0 and Q4_0 weights against f32 on the same backend (WASM, else the reference),
+ * teacher-forced one position at a time along the f32 model's greedy continuation of a prompt.
+ */
+function quantizationQualityTask(models: BenchModel[], positions: number): BenchTask {
+  return {
+    name: 'quantization quality',
+    async run(context: SuiteContext) {
+      const backend = context.backends.find((b) => b.name === 'wasm') ?? context.backends[0];
+      for (const model of models) {
+        const weights = await model.load();
+        const f32 = await instantiate(weights, backend, positions);
+        const ids = promptIds(8, weights.config.vocabSize);
+        const baseline: Float32Array[] = [];
+        for (let p = 0; p < positions; p++) {
+          const logits = (await f32.forward([ids[p]], p)).slice();
+          baseline.push(logits);
+          if (p + 1 >= ids.length) ids.push(argmax(logits));
+        }
+        f32.dispose();
+        for (const type of ['q8_0', 'q4_0'] as const) {
+          const quantized = await instantiate(weights, backend, positions, type);
+          const rows: Float32Array[] = [];
+          for (let p = 0; p < positions; p++) rows.push((await quantized.forward([ids[p]], p)).slice());
+          quantized.dispose();
+          const { cosine, worst, top1 } = logitAgreement(rows, baseline);
+          const base = {
+            suite: 'end-to-end',
+            name: `${model.name} ${type.toUpperCase()} logits vs f32`,
+            backend: backend.name,
+            ...backendFacts(backend, context),
+            runs: positions,
+          };
+          context.record({
+            ...base,
+            metric: 'cosine similarity',
+            value: cosine,
+            unit: 'cosine',
+            note: `mean over ${positions} positions; worst ${worst.toFixed(5)}`,
+          });
+          context.record({
+            ...base,
+            metric: 'top-1 agreement',
+            value: top1,
+            unit: 'fraction',
+            note: `greedy token equal to f32's at ${Math.round(top1 * positions)} of ${positions} positions`,
+          });
+        }
       }
     },
   };
@@ -140,7 +364,7 @@ export const endToEndSuite: Suite = {
   name: 'end-to-end',
   tasks({ quick, fixtures }) {
     const tasks = [
-      modelTask(stories260K(fixtures), 32, quick ? 64 : 256),
+      modelTask(stories260K(fixtures), 32, quick ? 32 : 256),
       modelTask(randomModel('stories15M-shape'), 16, quick ? 8 : 32),
     ];
     if (!quick)
@@ -148,6 +372,9 @@ export const endToEndSuite: Suite = {
         modelTask(randomModel('stories42M-shape'), 16, 16),
         modelTask(randomModel('stories110M-shape'), 8, 8),
       );
+    tasks.push(
+      quantizationQualityTask([stories260K(fixtures), randomModel('stories15M-shape', 64)], quick ? 16 : 64),
+    );
     return tasks;
   },
 };

@@ -2,11 +2,10 @@
  * The complexity of self-attention made visible: prefill time against prompt length (the
  * quadratic attention term on top of the linear rest) and decode time per token against position.
  */
-import { performance } from 'node:perf_hooks';
 import { randomLlamaWeights } from '@rotor/decoder-model';
 import { measure } from '../harness.js';
 import { instantiate, promptIds } from '../models.js';
-import type { Suite, SuiteContext } from '../suite.js';
+import { type Suite, type SuiteContext, speedBackends } from '../suite.js';
 
 const SHAPE = {
   modelDim: 64,
@@ -27,7 +26,7 @@ export const scalingSuite: Suite = {
         name: 'prefill vs prompt length',
         async run(context: SuiteContext) {
           const weights = randomLlamaWeights(SHAPE, 3);
-          for (const backend of context.backends) {
+          for (const backend of speedBackends(context)) {
             const model = await instantiate(weights, backend);
             for (const length of lengths) {
               const ids = promptIds(length, SHAPE.vocabSize);
@@ -55,7 +54,7 @@ export const scalingSuite: Suite = {
         name: 'decode vs position',
         async run(context: SuiteContext) {
           const weights = randomLlamaWeights(SHAPE, 3);
-          for (const backend of context.backends) {
+          for (const backend of speedBackends(context)) {
             const model = await instantiate(weights, backend);
             const next = new Int32Array([5]);
             const logits = new Float32Array(SHAPE.vocabSize);

@@ -2,7 +2,7 @@
  * Text that never repeats, so no tokenizer cache can memorise it: every call returns a new slice.
  * Prose and multilingual text are generated from a seed, code is the repository's own sources.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A named source of distinct texts of about `bytes` UTF-16 code units each. */
@@ -93,20 +93,32 @@ export const multilingual = generated('multilingual', 2, (next) => {
 });
 
 function sources(directory: string, out: string[]): string[] {
-  for (const entry of readdirSync(directory).sort()) {
-    if (entry === 'node_modules' || entry === 'dist' || entry === 'generated') continue;
-    const path = join(directory, entry);
-    if (statSync(path).isDirectory()) sources(path, out);
-    else if (/\.(ts|wat)$/.test(entry)) out.push(path);
+  // Entry types come with the listing: a build's temporary file may vanish before a later stat.
+  const entries = readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name === 'generated') continue;
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) sources(path, out);
+    else if (/\.(ts|wat)$/.test(entry.name)) out.push(path);
   }
   return out;
+}
+
+/** The file's text, or nothing when it vanished since it was listed. */
+function readSource(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 /** The repository's own TypeScript, concatenated in path order; slices are consecutive, never reused. */
 export function code(repositoryRoot: string): Corpus & { bytes: number } {
   const text = ['packages', 'apps', 'tools']
     .flatMap((folder) => sources(join(repositoryRoot, folder), []))
-    .map((path) => readFileSync(path, 'utf8'))
+    .map(readSource)
     .join('\n');
   return {
     name: 'code',
