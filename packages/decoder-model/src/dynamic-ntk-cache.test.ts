@@ -59,7 +59,7 @@ describe.each(backends)('dynamic NTK over a KV cache (%s backend)', (_, backend)
   it('decoding token by token past the original context equals one pass', async () => {
     const model = await create();
     try {
-      let logits = new Float32Array(0);
+      let logits: Float32Array = new Float32Array(0);
       for (let i = 0; i < ids.length; i++) logits = await model.forward([ids[i]], i);
       const expected = await onePass(ids);
       expect(maxAbsDifference(logits, expected)).toBeLessThan(1e-4);

@@ -39,6 +39,7 @@ import {
   ContextOverflowError,
   type HostTensor,
   InvalidArgumentError,
+  type KernelAttrs,
   type ModelConfig,
   type PositionalEncoding,
   QUANT_BLOCK_SIZE,
@@ -167,6 +168,31 @@ interface LengthDependentRotary {
   turnSinTable: TensorHandle; // [S, R/2]
 }
 
+/**
+ * Kernel inputs and attrs reused by every call, updated in place before each `run` (backends read
+ * them during the call), so a decode step allocates no argument objects either.
+ */
+interface KernelArgs {
+  matmul: { x: TensorHandle; w: TensorHandle; bias: TensorHandle | undefined };
+  binary: { a: TensorHandle; b: TensorHandle };
+  unary: { x: TensorHandle };
+  norm: { x: TensorHandle; weight: TensorHandle; bias: TensorHandle | undefined };
+  normAttrs: { epsilon: number };
+  embedding: { table: TensorHandle };
+  ids: { ids: ArrayLike<number> };
+  rotary: { x: TensorHandle; cos: TensorHandle; sin: TensorHandle };
+  queryRotary: KernelAttrs<'applyRotary'>; // numHeads = H
+  keyRotary: KernelAttrs<'applyRotary'>; // numHeads = Hkv
+  writeRows: { src: TensorHandle };
+  rowOffset: { rowOffset: number };
+  attention: { q: TensorHandle; k: TensorHandle; v: TensorHandle };
+  attentionAttrs: KernelAttrs<'attention'>;
+  gelu: KernelAttrs<'gelu'>;
+}
+
+/** Attrs of kernels that take none. */
+const NO_ATTRS = Object.freeze({});
+
 /** The left-padded batch the KV cache holds (see {@link DecoderModel.prefillBatch}). */
 interface BatchState {
   size: number; // B
@@ -199,6 +225,7 @@ export class DecoderModel {
   private readonly scoreBias?: ScoreBiasDescriptor;
   private readonly attentionScale: number;
   private readonly scratch: Scratch;
+  private readonly args: KernelArgs;
   private readonly caches: LayerCache[] = [];
   /** Sequences each cache holds. */
   private cacheBatch = 0;
@@ -349,6 +376,34 @@ export class DecoderModel {
       positions: allocate([rows, D]),
       lastRows: allocate([maxBatchSize, D]),
       logits: allocate([maxBatchSize, V]),
+    };
+    const none = this.tokenEmbedding; // a placeholder: each call sets its own tensors first
+    const rotary = { headDim: config.headDim, rotaryDim: this.rotaryDim, layout: this.rotaryLayout };
+    this.args = {
+      matmul: { x: none, w: none, bias: undefined },
+      binary: { a: none, b: none },
+      unary: { x: none },
+      norm: { x: none, weight: none, bias: undefined },
+      normAttrs: { epsilon: config.normEpsilon },
+      embedding: { table: none },
+      ids: { ids: [] },
+      rotary: { x: none, cos: none, sin: none },
+      queryRotary: { ...rotary, numHeads: config.numHeads, positionOffset: 0, sequenceStarts: undefined },
+      keyRotary: { ...rotary, numHeads: config.numKvHeads, positionOffset: 0, sequenceStarts: undefined },
+      writeRows: { src: none },
+      rowOffset: { rowOffset: 0 },
+      attention: { q: none, k: none, v: none },
+      attentionAttrs: {
+        numHeads: config.numHeads,
+        numKvHeads: config.numKvHeads,
+        headDim: config.headDim,
+        kvOffset: 0,
+        causal: true,
+        sequenceStarts: undefined,
+        scale: this.attentionScale,
+        scoreBias: this.scoreBias,
+      },
+      gelu: { approximate: config.mlp === 'gelu-tanh' ? 'tanh' : 'none' },
     };
     this.growCaches(1);
   }
@@ -531,37 +586,26 @@ export class DecoderModel {
     starts?: ArrayLike<number>,
     stopAtLayer = -1,
   ): void {
-    const { backend: b, config } = this;
+    const { config, args } = this;
     const { batch: B, tokens: T } = a;
-    const attentionAttrs = {
-      numHeads: config.numHeads,
-      numKvHeads: config.numKvHeads,
-      headDim: config.headDim,
-      kvOffset: p,
-      causal: true,
-      sequenceStarts: starts,
-      scale: this.attentionScale,
-      scoreBias: this.scoreBias,
-    };
-    const rotaryAttrs = {
-      headDim: config.headDim,
-      rotaryDim: this.rotaryDim,
-      layout: this.rotaryLayout,
-      positionOffset: p,
-      sequenceStarts: starts,
-    };
+    args.attentionAttrs.kvOffset = p;
+    args.attentionAttrs.sequenceStarts = starts;
+    args.queryRotary.positionOffset = p;
+    args.queryRotary.sequenceStarts = starts;
+    args.keyRotary.positionOffset = p;
+    args.keyRotary.sequenceStarts = starts;
 
     if (this.lengthDependentRotary) this.refreshLengthDependentRotary(this.lengthDependentRotary, p, T);
 
     // x [B*T, D]: token embeddings, plus each row's position's row of an additive table
-    b.run('embedding', { table: this.tokenEmbedding }, { ids }, a.x);
+    this.embedding(this.tokenEmbedding, ids, a.x);
     if (this.positionTable) {
       for (let s = 0; s < B; s++) {
         const first = starts ? starts[s] : 0;
         for (let t = 0; t < T; t++) a.positionIds[s * T + t] = Math.max(0, p + t - first);
       }
-      b.run('embedding', { table: this.positionTable }, { ids: a.positionIds }, a.positions);
-      b.run('add', { a: a.x, b: a.positions }, {}, a.x);
+      this.embedding(this.positionTable, a.positionIds, a.positions);
+      this.binary('add', a.x, a.positions, a.x);
     }
 
     const pre = config.normPlacement === 'pre';
@@ -571,47 +615,90 @@ export class DecoderModel {
       if (pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.xb);
       const input = pre ? a.xb : a.x;
       // q [B*T, H*Dh], k, v [B*T, Hkv*Dh]
-      b.run('matmul', { x: input, w: layer.wq, bias: layer.wqBias }, {}, a.q);
-      b.run('matmul', { x: input, w: layer.wk, bias: layer.wkBias }, {}, a.k);
-      b.run('matmul', { x: input, w: layer.wv, bias: layer.wvBias }, {}, a.v);
+      this.matmul(input, layer.wq, layer.wqBias, a.q);
+      this.matmul(input, layer.wk, layer.wkBias, a.k);
+      this.matmul(input, layer.wv, layer.wvBias, a.v);
       if (this.rotaryCos && this.rotarySin) {
-        const tables = { cos: this.rotaryCos, sin: this.rotarySin };
-        const { queries: q, keys: k } = a;
-        b.run('applyRotary', { x: q, ...tables }, { ...rotaryAttrs, numHeads: config.numHeads }, q);
-        b.run('applyRotary', { x: k, ...tables }, { ...rotaryAttrs, numHeads: config.numKvHeads }, k);
+        this.rotate(a.queries, this.rotaryCos, this.rotarySin, args.queryRotary);
+        this.rotate(a.keys, this.rotaryCos, this.rotarySin, args.keyRotary);
       }
       // cache slots [p, p+T) of each sequence ← k, v; attention [B, T, H*Dh] over its slots [0, p+T)
-      b.run('writeRows', { src: a.keys }, { rowOffset: p }, a.keyCaches[l]);
-      b.run('writeRows', { src: a.values }, { rowOffset: p }, a.valueCaches[l]);
+      this.writeRows(a.keys, p, a.keyCaches[l]);
+      this.writeRows(a.values, p, a.valueCaches[l]);
       if (l === stopAtLayer) return;
-      b.run(
-        'attention',
-        { q: a.queries, k: a.keyCaches[l], v: a.valueCaches[l] },
-        attentionAttrs,
-        a.attention,
-      );
+      const attention = args.attention;
+      attention.q = a.queries;
+      attention.k = a.keyCaches[l];
+      attention.v = a.valueCaches[l];
+      this.backend.run('attention', attention, args.attentionAttrs, a.attention);
       // x [B*T, D] += wo · attention; post-norm: x = norm(x)
-      b.run('matmul', { x: a.attention, w: layer.wo, bias: layer.woBias }, {}, a.xb2);
-      b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
+      this.matmul(a.attention, layer.wo, layer.woBias, a.xb2);
+      this.binary('add', a.x, a.xb2, a.x);
       if (!pre) this.norm(a.x, layer.attentionNorm, layer.attentionNormBias, a.x);
 
       // feed-forward input [B*T, D], as for attention
       if (pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.xb);
       const ffnInput = pre ? a.xb : a.x;
       // hb [B*T, F] = silu(w1 · in) * (w3 · in)   (SwiGLU)   or   gelu(w1 · in + b1)   (GELU MLP)
-      b.run('matmul', { x: ffnInput, w: layer.w1, bias: layer.w1Bias }, {}, a.hb);
+      this.matmul(ffnInput, layer.w1, layer.w1Bias, a.hb);
+      args.unary.x = a.hb;
       if (layer.w3) {
-        b.run('matmul', { x: ffnInput, w: layer.w3 }, {}, a.hb2);
-        b.run('silu', { x: a.hb }, {}, a.hb);
-        b.run('mul', { a: a.hb, b: a.hb2 }, {}, a.hb);
+        this.matmul(ffnInput, layer.w3, undefined, a.hb2);
+        this.backend.run('silu', args.unary, NO_ATTRS, a.hb);
+        this.binary('mul', a.hb, a.hb2, a.hb);
       } else {
-        b.run('gelu', { x: a.hb }, { approximate: config.mlp === 'gelu-tanh' ? 'tanh' : 'none' }, a.hb);
+        this.backend.run('gelu', args.unary, args.gelu, a.hb);
       }
       // x [B*T, D] += w2 · hb; post-norm: x = norm(x)
-      b.run('matmul', { x: a.hb, w: layer.w2, bias: layer.w2Bias }, {}, a.xb2);
-      b.run('add', { a: a.x, b: a.xb2 }, {}, a.x);
+      this.matmul(a.hb, layer.w2, layer.w2Bias, a.xb2);
+      this.binary('add', a.x, a.xb2, a.x);
       if (!pre) this.norm(a.x, layer.ffnNorm, layer.ffnNormBias, a.x);
     }
+  }
+
+  /** out = x · wᵀ (+ bias). */
+  private matmul(x: TensorHandle, w: TensorHandle, bias: TensorHandle | undefined, out: TensorHandle): void {
+    const inputs = this.args.matmul;
+    inputs.x = x;
+    inputs.w = w;
+    inputs.bias = bias;
+    this.backend.run('matmul', inputs, NO_ATTRS, out);
+  }
+
+  /** out = a + b or a * b, element-wise. */
+  private binary(kernel: 'add' | 'mul', a: TensorHandle, b: TensorHandle, out: TensorHandle): void {
+    const inputs = this.args.binary;
+    inputs.a = a;
+    inputs.b = b;
+    this.backend.run(kernel, inputs, NO_ATTRS, out);
+  }
+
+  /** out [rows, D] = rows `ids` of `table`. */
+  private embedding(table: TensorHandle, ids: ArrayLike<number>, out: TensorHandle): void {
+    this.args.embedding.table = table;
+    this.args.ids.ids = ids;
+    this.backend.run('embedding', this.args.embedding, this.args.ids, out);
+  }
+
+  /** Rotates `x` in place by the angles of `cos`/`sin` rows, as `attrs` say. */
+  private rotate(
+    x: TensorHandle,
+    cos: TensorHandle,
+    sin: TensorHandle,
+    attrs: KernelAttrs<'applyRotary'>,
+  ): void {
+    const inputs = this.args.rotary;
+    inputs.x = x;
+    inputs.cos = cos;
+    inputs.sin = sin;
+    this.backend.run('applyRotary', inputs, attrs, x);
+  }
+
+  /** Rows of `src` [B, T, N] into slots [rowOffset, rowOffset + T) of `out` [B, S, N]. */
+  private writeRows(src: TensorHandle, rowOffset: number, out: TensorHandle): void {
+    this.args.writeRows.src = src;
+    this.args.rowOffset.rowOffset = rowOffset;
+    this.backend.run('writeRows', this.args.writeRows, this.args.rowOffset, out);
   }
 
   /**
@@ -650,8 +737,7 @@ export class DecoderModel {
       };
       for (const cache of this.caches) {
         // keys [p, Hkv*Dh]: the cached rows of sequence 0, turned in place
-        const keys = b.view(cache.keys, [p, kvDim(this.config)]);
-        b.run('applyRotary', { x: keys, cos: m.turnCosTable, sin: m.turnSinTable }, attrs, keys);
+        this.rotate(b.view(cache.keys, [p, kvDim(this.config)]), m.turnCosTable, m.turnSinTable, attrs);
       }
     }
     const first = changed ? 0 : cached;
@@ -668,20 +754,26 @@ export class DecoderModel {
     bias: TensorHandle | undefined,
     out: TensorHandle,
   ): void {
-    const epsilon = this.config.normEpsilon;
-    if (this.config.norm === 'rms-norm') this.backend.run('rmsNorm', { x, weight }, { epsilon }, out);
-    else this.backend.run('layerNorm', { x, weight, bias }, { epsilon }, out);
+    const inputs = this.args.norm;
+    inputs.x = x;
+    inputs.weight = weight;
+    inputs.bias = bias;
+    this.backend.run(
+      this.config.norm === 'rms-norm' ? 'rmsNorm' : 'layerNorm',
+      inputs,
+      this.args.normAttrs,
+      out,
+    );
   }
 
   /** Final norm (when the model has one) and classifier on the last row of each sequence of `a`: logits [B, V]. */
   private async classify(a: Activations, logits: Float32Array): Promise<Float32Array> {
-    const b = this.backend;
     // lastRows [B, D] = x[b*T + T-1] for each sequence b
-    b.run('embedding', { table: a.x }, { ids: a.lastIds }, a.lastRows);
+    this.embedding(a.x, a.lastIds, a.lastRows);
     if (this.finalNorm) this.norm(a.lastRows, this.finalNorm, this.finalNormBias, a.lastRows);
     // logits [B, V] = classifier · lastRows
-    b.run('matmul', { x: a.lastRows, w: this.classifier }, {}, a.logits);
-    return b.read(a.logits, logits);
+    this.matmul(a.lastRows, this.classifier, undefined, a.logits);
+    return this.backend.read(a.logits, logits);
   }
 
   /**

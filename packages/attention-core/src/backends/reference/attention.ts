@@ -39,7 +39,9 @@ import {
   requireArrayLike,
   requireF32,
   requireFinite,
+  requireFinites,
   requireInteger,
+  requireIntegers,
   requireNoOverlap,
   requireRows,
   resolveTensor,
@@ -104,7 +106,7 @@ function validateScoreBias(
       H,
       'one per query head',
     );
-    for (let h = 0; h < H; h++) requireFinite(KERNEL, `attrs.scoreBias.slopes[${h}]`, slopes[h]);
+    requireFinites(KERNEL, 'attrs.scoreBias.slopes', slopes, H);
     return bias as ScoreBiasDescriptor;
   }
   const t5 = bias as {
@@ -124,13 +126,17 @@ function validateScoreBias(
   );
   const maxExact = Math.floor((t5.bidirectional ? Math.floor(numBuckets / 2) : numBuckets) / 2);
   requireInteger(KERNEL, 'attrs.scoreBias.maxDistance', t5.maxDistance, maxExact + 1);
-  requireArrayLike(
-    KERNEL,
-    'attrs.scoreBias.table',
-    t5.table,
-    numBuckets * H,
-    `[numBuckets, H] = [${numBuckets}, ${H}]`,
-  );
+  const table = t5.table as { length?: unknown } | null | undefined;
+  // the label is formatted only when the check fails
+  if (table === null || typeof table !== 'object' || table.length !== numBuckets * H) {
+    requireArrayLike(
+      KERNEL,
+      'attrs.scoreBias.table',
+      table,
+      numBuckets * H,
+      `[numBuckets, H] = [${numBuckets}, ${H}]`,
+    );
+  }
   return bias as ScoreBiasDescriptor;
 }
 
@@ -206,7 +212,7 @@ export function validateAttention(
       B,
       'one per sequence (B)',
     );
-    for (let b = 0; b < B; b++) requireInteger(KERNEL, `attrs.validLengths[${b}]`, validLengths[b], 0, S);
+    requireIntegers(KERNEL, 'attrs.validLengths', validLengths, B, 0, S);
   }
   const sequenceStarts = validateSequenceStarts(KERNEL, attrs.sequenceStarts, B, S);
   const scale =

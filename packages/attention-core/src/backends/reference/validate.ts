@@ -144,6 +144,34 @@ export function requireArrayLike(
 }
 
 /**
+ * Requires `values[0..count)` to be integers in `[min, max]`; the element's name `what[i]` is
+ * formatted only for the error, so a passing call builds no strings.
+ */
+export function requireIntegers(
+  where: string,
+  what: string,
+  values: ArrayLike<number>,
+  count: number,
+  min: number,
+  max: number,
+): void {
+  for (let i = 0; i < count; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      requireInteger(where, `${what}[${i}]`, value, min, max);
+    }
+  }
+}
+
+/** Requires `values[0..count)` to be finite numbers, naming a bad one `what[i]` (built only then). */
+export function requireFinites(where: string, what: string, values: ArrayLike<number>, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isFinite(value)) requireFinite(where, `${what}[${i}]`, value);
+  }
+}
+
+/**
  * Checks optional `attrs.sequenceStarts` (left padding per sequence): `B` integers in `[0, limit]`.
  * Shared by attention and applyRotary, whose contracts use the same attr.
  */
@@ -155,7 +183,7 @@ export function validateSequenceStarts(
 ): ArrayLike<number> | undefined {
   if (value === undefined) return undefined;
   const starts = requireArrayLike(where, 'attrs.sequenceStarts', value, B, 'one per sequence (B)');
-  for (let b = 0; b < B; b++) requireInteger(where, `attrs.sequenceStarts[${b}]`, starts[b], 0, limit);
+  requireIntegers(where, 'attrs.sequenceStarts', starts, B, 0, limit);
   return starts;
 }
 

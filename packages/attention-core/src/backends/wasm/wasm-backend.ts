@@ -222,6 +222,36 @@ class WasmBackend implements Backend, KernelHost {
         this.kernels.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], 0, units);
         return;
       }
+      if (kernel === 'attention' && scratch !== undefined) {
+        // the decode step's attention, likewise (an `apply` through the JS-to-wasm wrapper costs more)
+        const a = args;
+        this.kernels.attention(
+          a[0],
+          a[1],
+          a[2],
+          a[3],
+          a[4],
+          a[5],
+          a[6],
+          a[7],
+          a[8],
+          a[9],
+          a[10],
+          a[11],
+          a[12],
+          a[13],
+          a[14],
+          a[15],
+          a[16],
+          a[17],
+          a[18],
+          a[19],
+          scratch.base,
+          0,
+          units,
+        );
+        return;
+      }
       const call = this.call;
       call.length = 0;
       for (let a = 0; a < args.length; a++) call.push(args[a]);

@@ -71,6 +71,7 @@ const PREFILL_BLOCK = 4;
  * at a time) so a decode step allocates none.
  */
 const MATMUL_ARGS: number[] = new Array(7).fill(0);
+const QUANTIZED_MATMUL_ARGS: number[] = new Array(9).fill(0);
 const ATTENTION_ARGS: number[] = new Array(20).fill(0);
 
 /** What the kernels need from their backend. */
@@ -129,7 +130,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const w = resolve(host, 'matmul', 'inputs.w', inputs.w);
     const bias = optional(host, 'matmul', 'inputs.bias', inputs.bias);
     const out = resolve(host, 'matmul', 'out', outHandle);
-    const { M, K, N, weightType } = validateMatmul({ x, w, bias }, out);
+    const { M, K, N, weightType } = validateMatmul(inputs, out);
     requireNoOverlap('matmul', out, 'inputs.x', x, false);
     requireNoOverlap('matmul', out, 'inputs.w', w, false);
     if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
@@ -150,8 +151,18 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const valueBytes = M * K * 2;
     const xq = host.workspace(valueBytes + (M * K) / 8);
     host.kernels.quantizeRows(x.address, xq, xq + valueBytes, M, K);
-    const args = [xq, xq + valueBytes, w.address, w.scales, bias?.address ?? 0, out.address, M, K, N];
-    host.parallel(weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 4, M * N * K);
+    const args = QUANTIZED_MATMUL_ARGS;
+    args[0] = xq;
+    args[1] = xq + valueBytes;
+    args[2] = w.address;
+    args[3] = w.scales;
+    args[4] = bias?.address ?? 0;
+    args[5] = out.address;
+    args[6] = M;
+    args[7] = K;
+    args[8] = N;
+    // shares start on multiples of the kernel's 8-row blocks
+    host.parallel(weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 8, M * N * K);
   },
 
   attention(host, inputs, attrs, outHandle) {
@@ -159,7 +170,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const k = resolve(host, 'attention', 'inputs.k', inputs.k);
     const v = resolve(host, 'attention', 'inputs.v', inputs.v);
     const out = resolve(host, 'attention', 'out', outHandle);
-    const plan = validateAttention({ q, k, v }, attrs, out);
+    const plan = validateAttention(inputs, attrs, out);
     requireNoOverlap('attention', out, 'inputs.q', q, true);
     requireNoOverlap('attention', out, 'inputs.k', k, false);
     requireNoOverlap('attention', out, 'inputs.v', v, false);
@@ -214,7 +225,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   embedding(host, inputs, attrs, outHandle) {
     const table = resolve(host, 'embedding', 'inputs.table', inputs.table);
     const out = resolve(host, 'embedding', 'out', outHandle);
-    const { D, T } = validateEmbedding({ table }, attrs, out);
+    const { D, T } = validateEmbedding(inputs, attrs, out);
     requireNoOverlap('embedding', out, 'inputs.table', table, false);
     const base = host.attributes(T);
     const ints = host.ints;
@@ -226,7 +237,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const x = resolve(host, 'rmsNorm', 'inputs.x', inputs.x);
     const weight = resolve(host, 'rmsNorm', 'inputs.weight', inputs.weight);
     const out = resolve(host, 'rmsNorm', 'out', outHandle);
-    const { M, D, epsilon } = validateRmsNorm({ x, weight }, attrs, out);
+    const { M, D, epsilon } = validateRmsNorm(inputs, attrs, out);
     requireNoOverlap('rmsNorm', out, 'inputs.x', x, true);
     requireNoOverlap('rmsNorm', out, 'inputs.weight', weight, false);
     host.kernels.rmsNorm(x.address, weight.address, out.address, M, D, epsilon);
@@ -237,7 +248,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const weight = resolve(host, 'layerNorm', 'inputs.weight', inputs.weight);
     const bias = optional(host, 'layerNorm', 'inputs.bias', inputs.bias);
     const out = resolve(host, 'layerNorm', 'out', outHandle);
-    const { M, D, epsilon } = validateLayerNorm({ x, weight, bias }, attrs, out);
+    const { M, D, epsilon } = validateLayerNorm(inputs, attrs, out);
     requireNoOverlap('layerNorm', out, 'inputs.x', x, true);
     requireNoOverlap('layerNorm', out, 'inputs.weight', weight, false);
     if (bias) requireNoOverlap('layerNorm', out, 'inputs.bias', bias, false);
@@ -247,7 +258,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   softmax(host, inputs, _attrs, outHandle) {
     const x = resolve(host, 'softmax', 'inputs.x', inputs.x);
     const out = resolve(host, 'softmax', 'out', outHandle);
-    const { M, N } = validateSoftmax({ x }, out);
+    const { M, N } = validateSoftmax(inputs, out);
     requireNoOverlap('softmax', out, 'inputs.x', x, true);
     host.kernels.softmax(x.address, out.address, M, N);
   },
@@ -258,7 +269,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const sin = resolve(host, 'applyRotary', 'inputs.sin', inputs.sin);
     const out = resolve(host, 'applyRotary', 'out', outHandle);
     const { rows, T, H, Dh, R, layout, positionOffset, sequenceStarts } = validateApplyRotary(
-      { x, cos, sin },
+      inputs,
       attrs,
       out,
     );
@@ -284,7 +295,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   writeRows(host, inputs, attrs, outHandle) {
     const src = resolve(host, 'writeRows', 'inputs.src', inputs.src);
     const out = resolve(host, 'writeRows', 'out', outHandle);
-    const { B, R, Rout, N, rowOffset } = validateWriteRows({ src }, attrs, out);
+    const { B, R, Rout, N, rowOffset } = validateWriteRows(inputs, attrs, out);
     requireNoOverlap('writeRows', out, 'inputs.src', src, false);
     for (let b = 0; b < B; b++) {
       host.kernels.writeRows(src.address + b * R * N * 4, out.address + b * Rout * N * 4, R, N, rowOffset);
@@ -294,7 +305,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   silu(host, inputs, _attrs, outHandle) {
     const x = resolve(host, 'silu', 'inputs.x', inputs.x);
     const out = resolve(host, 'silu', 'out', outHandle);
-    const size = validateSilu({ x }, out);
+    const size = validateSilu(inputs, out);
     requireNoOverlap('silu', out, 'inputs.x', x, true);
     host.kernels.silu(x.address, out.address, size);
   },
@@ -302,7 +313,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   gelu(host, inputs, attrs, outHandle) {
     const x = resolve(host, 'gelu', 'inputs.x', inputs.x);
     const out = resolve(host, 'gelu', 'out', outHandle);
-    const size = validateGelu({ x }, attrs, out);
+    const size = validateGelu(inputs, attrs, out);
     requireNoOverlap('gelu', out, 'inputs.x', x, true);
     host.kernels.gelu(x.address, out.address, size, attrs.approximate === 'tanh' ? 1 : 0);
   },
@@ -311,7 +322,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const a = resolve(host, 'add', 'inputs.a', inputs.a);
     const b = resolve(host, 'add', 'inputs.b', inputs.b);
     const out = resolve(host, 'add', 'out', outHandle);
-    const { M, N, broadcast } = validateAdd({ a, b }, out);
+    const { M, N, broadcast } = validateAdd(inputs, out);
     requireNoOverlap('add', out, 'inputs.a', a, true);
     requireNoOverlap('add', out, 'inputs.b', b, !broadcast);
     host.kernels.add(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);
@@ -321,7 +332,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     const a = resolve(host, 'mul', 'inputs.a', inputs.a);
     const b = resolve(host, 'mul', 'inputs.b', inputs.b);
     const out = resolve(host, 'mul', 'out', outHandle);
-    const { M, N, broadcast } = validateMul({ a, b }, out);
+    const { M, N, broadcast } = validateMul(inputs, out);
     requireNoOverlap('mul', out, 'inputs.a', a, true);
     requireNoOverlap('mul', out, 'inputs.b', b, !broadcast);
     host.kernels.mul(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);

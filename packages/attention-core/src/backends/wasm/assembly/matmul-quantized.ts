@@ -1,20 +1,50 @@
 /**
  * matmul with a block-quantized weight: `out = x · wᵀ + bias`, w in q8_0 or q4_0 (32 values per
  * block), computed as llama.cpp's Q8_0 × Q8_0 dot: x is first quantised per 32-value block to int8
- * (`quantizeRows`, scale `max|x_b| / 127`, round to nearest), then every block product is an exact
- * integer dot (`i32x4.dot_i16x8_s` over int8 widened to int16) scaled once by `d_w * d_x` in f32.
- * This does about half the SIMD work per weight of converting weights to f32, so decode stays
- * bound by reading the (3.8× or 7× smaller) weights. Error bound: see conformance
- * cases/quantized-matmul.ts (the activation rounding, at most `d_x / 2` per element).
+ * (`quantizeRows`, once per call on one thread, scale `max|x_b| / 127`, round to nearest), then
+ * every block product is an exact integer dot scaled once by `d_w * d_x` in f32. This does about
+ * half the SIMD work per weight of converting weights to f32, so decode stays bound by reading the
+ * (3.8× or 7× smaller) weights. Error bound: see conformance cases/quantized-matmul.ts (the
+ * activation rounding, at most `d_x / 2` per element).
  *
  * Legend:
  *   M, K, N  rows of x, reduction size (K % 32 = 0), output features
- *   xq       [M, K] int16: quantised x (int8 values, stored widened so 4 weight rows share each load)
+ *   xq       [M, K] int16: quantised x (int8 values, stored widened so the weight rows share each load)
  *   xs       [M, K/32] f32: x block scales
  *   w        weight values: q8_0 [N, K] int8, q4_0 [N, K/2] bytes (GGUF nibble order per block)
  *   ws       [N, K/32] f32 weight block scales (the host converts the GGUF f16 scales at upload)
  *   bias     [N] address, 0 when absent;  out [M, N]
- *   n0, n1   the feature range this call computes (threads split the features)
+ *   n0, n1   the feature range this call computes (threads split the features in multiples of 8)
+ *
+ * Every row's arithmetic is the same in the 8-row, 4-row and single-row loops (per block: exact
+ * integer dot, then `+= f32(dot) * (d_w * d_x)` in its own f32x4 accumulator, one horizontal sum
+ * at the end), so results do not depend on the grouping or on the split across threads.
+ *
+ * Versions (A/B in one process on the loaded shared 2-core machine, 1 thread, alternating runs;
+ * kernel: paired-median time ratios of 80 runs of quantizeRows + matmulQ8 at M = 1 on the 110M
+ * shape's matrices; 768×768 and 2048×768 sit in cache, 32000×768 (the classifier) streams from
+ * DRAM like every matrix of a real decode step):
+ *   v1  4 rows per block, x as int16 (4 weight rows share each load), per row and block: widen w
+ *       (2 loads, 4 extends), 4 `i32x4.dot_i16x8_s`, convert, scale, add; ~1.85× onnxruntime-web's
+ *       f32 decode on the 110M shape.
+ *   v2  x as int8, block dot by `i16x8.extmul` + int16 adds + `extadd_pairwise`, the 4 rows' block
+ *       sums transposed into one vector (one convert and scale per 4 rows, one vector store):
+ *       0.77–0.85× v1 (extmul of the high halves costs more than extend + dot). Dropped.
+ *   v3  v1's int16 x with weights loaded by `v128.load8x8_s` (sign-extending load) + v2's 4-row
+ *       transpose: 1.06–1.15× in cache but 0.83–0.87× on 32000×768. Dropped.
+ *   v4  v1's block dot + the 4-row transpose: same split (1.01–1.06× in cache, 0.83× 32000×768);
+ *       the transpose is what loses on streamed weights. Dropped.
+ *   v5  v1 with 8 rows per block (8 accumulators, each x load feeds 8 rows): 1.02–1.08× in cache,
+ *       1.16× on 32000×768 (paired medians; best-of noisy, 0.89–1.13), bit-identical to v1.
+ *   v6  v5 with `load8x8_s` weight loads: 1.02–1.04× v5 in cache, 1.01× on 32000×768,
+ *       bit-identical to v1. Greedy decode, 110M shape Q8_0, 24 tokens × 8 alternating runs
+ *       (with the decode-step allocation cuts in both): paired 1.25× (per CPU-second 1.18×),
+ *       tokens identical. But on the 15M shape (K = 288) decode fell to 0.85× v1: 32000×288
+ *       ran at 0.86× (8 interleaved streams of 288-byte rows prefetch worse than 4).
+ *   v7  v6 with 8-row blocks only when K >= 512, 4-row blocks otherwise (kept): 110M matrices
+ *       1.04–1.09× v1 in cache, 1.20× on 32000×768; 15M matrices 0.96–1.02× v1 (parity within
+ *       the noise, both orders). Bit-identical to v1. Next step, not tried: weights repacked at
+ *       upload so the 8 rows of a block are read as one sequential stream (llama.cpp's q8_0x8).
  */
 import { horizontalSum } from './vector';
 
@@ -53,14 +83,15 @@ function round(v: v128, inverse: v128): v128 {
   return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v, inverse)));
 }
 
-/** Integer dot of one q8_0 block's 32 int8 at `p` with quantised x lanes x0..x3 (8 int16 each). */
+/**
+ * Integer dot of one q8_0 block's 32 int8 at `p` with quantised x lanes x0..x3 (8 int16 each):
+ * each 8 weights are loaded sign-extended to int16 by one `load8x8_s`.
+ */
 function blockQ8(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const a = v128.load(p);
-  const b = v128.load(p, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), x0);
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), x1));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), x2));
-  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), x3));
+  let s = i32x4.dot_i16x8_s(v128.load8x8_s(p), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 8), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 16), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 24), x3));
 }
 
 /** Integer dot of one q4_0 block's 16 bytes at `p` (low nibbles: values 0..15, high: 16..31). */
@@ -80,6 +111,9 @@ function blockDot<T>(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
   return isSigned<T>() ? blockQ8(p, x0, x1, x2, x3) : blockQ4(p, x0, x1, x2, x3);
 }
 
+/** Shortest reduction size that gets 8-row blocks. */
+const EIGHT_ROWS_MIN_K = 512;
+
 function scaled(acc: v128, integers: v128, scale: f32): v128 {
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(integers), f32x4.splat(scale)));
 }
@@ -89,8 +123,8 @@ function finish(out: usize, bias: usize, n: i32, value: f32): void {
 }
 
 /**
- * Features n0..n1 of every row: four weight rows at a time share each load of x, and each row of x
- * reuses the four weight rows while they sit in cache (M > 1).
+ * Features n0..n1 of every row: eight (then four) weight rows at a time share each load of x, and
+ * each row of x reuses those weight rows while they sit in cache (M > 1).
  */
 function quantizedMatmul<T>(
   xq: usize,
@@ -110,6 +144,52 @@ function quantizedMatmul<T>(
   const rowBytes = <usize>blocks * blockBytes;
   const scaleRow = (<usize>blocks) << 2;
   let n = n0;
+  // 8 rows per block only for long rows: on short ones (15M's K = 288) 8 interleaved row
+  // streams read slower than 4 (v6, v7)
+  const rows8 = K >= EIGHT_ROWS_MIN_K ? n1 - 7 : n0;
+  for (; n < rows8; n += 8) {
+    const w0 = w + <usize>n * rowBytes;
+    const s0 = ws + <usize>n * scaleRow;
+    for (let m = 0; m < M; m++) {
+      const xRow = xq + <usize>m * ((<usize>K) << 1);
+      const xScales = xs + <usize>m * scaleRow;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0);
+      let a5 = f32x4.splat(0);
+      let a6 = f32x4.splat(0);
+      let a7 = f32x4.splat(0);
+      for (let b = 0; b < blocks; b++) {
+        const xo = xRow + ((<usize>b) << 6);
+        const x0 = v128.load(xo);
+        const x1 = v128.load(xo, 16);
+        const x2 = v128.load(xo, 32);
+        const x3 = v128.load(xo, 48);
+        const dx = load<f32>(xScales + ((<usize>b) << 2));
+        const wo = w0 + <usize>b * blockBytes;
+        const so = s0 + ((<usize>b) << 2);
+        a0 = scaled(a0, blockDot<T>(wo, x0, x1, x2, x3), dx * load<f32>(so));
+        a1 = scaled(a1, blockDot<T>(wo + rowBytes, x0, x1, x2, x3), dx * load<f32>(so + scaleRow));
+        a2 = scaled(a2, blockDot<T>(wo + 2 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 2 * scaleRow));
+        a3 = scaled(a3, blockDot<T>(wo + 3 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 3 * scaleRow));
+        a4 = scaled(a4, blockDot<T>(wo + 4 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 4 * scaleRow));
+        a5 = scaled(a5, blockDot<T>(wo + 5 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 5 * scaleRow));
+        a6 = scaled(a6, blockDot<T>(wo + 6 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 6 * scaleRow));
+        a7 = scaled(a7, blockDot<T>(wo + 7 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 7 * scaleRow));
+      }
+      const o = out + ((<usize>m * <usize>N + <usize>n) << 2);
+      finish(o, bias, n, horizontalSum(a0));
+      finish(o + 4, bias, n + 1, horizontalSum(a1));
+      finish(o + 8, bias, n + 2, horizontalSum(a2));
+      finish(o + 12, bias, n + 3, horizontalSum(a3));
+      finish(o + 16, bias, n + 4, horizontalSum(a4));
+      finish(o + 20, bias, n + 5, horizontalSum(a5));
+      finish(o + 24, bias, n + 6, horizontalSum(a6));
+      finish(o + 28, bias, n + 7, horizontalSum(a7));
+    }
+  }
   for (; n + 4 <= n1; n += 4) {
     const w0 = w + <usize>n * rowBytes;
     const s0 = ws + <usize>n * scaleRow;
