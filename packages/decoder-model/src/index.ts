@@ -93,5 +93,6 @@ export {
   type QuantizedWeightType,
   requireMatrix,
   requireTensor,
+  type StoredWeightType,
   weightNames,
 } from './weights.js';

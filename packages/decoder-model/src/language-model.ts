@@ -34,8 +34,9 @@ export interface LanguageModelOptions {
   /** The model's Jinja chat template, for {@link LanguageModel.createConversation} and `chat`. */
   chatTemplate?: string;
   /**
-   * Quantise f32 weight matrices to this GGUF block type at upload, where the backend declares it
-   * (see `DecoderModelOptions.quantize`). Matrices kept quantized from a GGUF file stay as they are.
+   * Quantise f32 and f16 weight matrices to this GGUF block type at upload, where the backend
+   * declares it (see `DecoderModelOptions.quantize`). Matrices kept block-quantized from a GGUF file
+   * stay as they are.
    */
   quantize?: QuantizedWeightType;
 }

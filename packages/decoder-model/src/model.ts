@@ -23,17 +23,17 @@
  * attention masks the padding slots, and score biases, which depend on slot distances only, are
  * unchanged. Each weight matrix is then read once for all B rows of a decode step.
  *
- * Weight matrices may be block-quantized (q8_0/q4_0) on a backend that declares the dtype: kept
- * from the checkpoint (`ModelWeights.quantized`) or quantised at upload (`quantize`); otherwise they
- * are f32. The token embedding stays f32 for row lookups; a tied classifier then gets its own
- * quantized copy, since it is the largest matmul of small models.
+ * Weight matrices may be block-quantized (q8_0/q4_0) or f16 on a backend that declares the dtype:
+ * kept from the checkpoint (`ModelWeights.quantized`) or quantised at upload (`quantize`); otherwise
+ * they are f32. The token embedding stays f32 for row lookups; a tied classifier then gets its own
+ * compact copy, since it is the largest matmul of small models.
  *
  * Config (hyper-parameters), weights (backend tensors, uploaded once) and scratch buffers
  * (activations, KV cache; allocated once, the cache grown on the first batch that needs more
  * sequences) are kept apart. A decode step (T = 1) allocates no tensors: it runs over views made at
  * construction or at the batch's prefill.
  */
-import { dequantizeBlocks, quantizeBlocks } from '@rotor/attention-core';
+import { quantizeBlocks } from '@rotor/attention-core';
 import {
   type Backend,
   ContextOverflowError,
@@ -51,12 +51,14 @@ import {
 import { scoreBiasAt } from '@rotor/positional-encodings';
 import { kvDim, queryDim, validateModelConfig } from './config.js';
 import {
+  decodeStored,
   type ModelWeights,
   weightNames as names,
   optionalTensor,
   type QuantizedWeightType,
   requireMatrix,
   requireTensor,
+  type StoredWeightType,
 } from './weights.js';
 
 /** Default {@link DecoderModelOptions.maxBatchSize}. */
@@ -82,9 +84,10 @@ export interface DecoderModelOptions {
    */
   maxBatchSize?: number;
   /**
-   * Quantises f32 weight matrices (attention, feed-forward, classifier) to this GGUF block type at
-   * upload, when the backend declares it and the matrix's input width is a multiple of 32; other
-   * matrices stay f32. Matrices the weights already hold quantized are kept as they are.
+   * Quantises f32 and f16 weight matrices (attention, feed-forward, classifier) to this GGUF block
+   * type at upload, when the backend declares it and the matrix's input width is a multiple of 32;
+   * other matrices stay f32 (or f16). Matrices the weights already hold block-quantized are kept as
+   * they are.
    */
   quantize?: QuantizedWeightType;
 }
@@ -282,10 +285,12 @@ export class DecoderModel {
     this.finalNorm =
       config.normPlacement === 'pre' ? upload(names.finalNorm, [D]) : uploadOptional(names.finalNorm, [D]);
     this.finalNormBias = this.finalNorm && normBias(names.finalNormBias);
-    // A tied classifier shares the f32 embedding unless it can be stored quantized (its own copy).
+    // A tied classifier shares the f32 embedding unless it can be stored compact (its own copy).
     const declared = (dtype: string | undefined) =>
       dtype !== undefined && (backend.capabilities.dtypes as readonly string[]).includes(dtype);
-    const keptClassifier = weights.quantized?.get(names.classifier);
+    const keptClassifier = weights.quantized?.has(names.classifier)
+      ? requireMatrix(weights, names.classifier, [V, D])
+      : undefined;
     const tiedSource =
       keptClassifier && declared(keptClassifier.dtype)
         ? keptClassifier
@@ -923,26 +928,29 @@ export class DecoderModel {
 }
 
 /**
- * Uploads a weight matrix `[N, K]`: quantized bytes as they are when the backend declares their
- * dtype (dequantised otherwise); f32 data quantised to `quantize` when requested, declared by the
- * backend and `K % 32 === 0`, else as f32.
+ * Uploads a weight matrix `[N, K]`: block-quantized bytes as they are when the backend declares
+ * their dtype (dequantised otherwise); f32 and f16 data quantised to `quantize` when requested,
+ * declared by the backend and `K % 32 === 0`, else f16 stays f16 where declared and the rest is f32.
  */
 function uploadWeightMatrix(
   backend: Backend,
-  tensor: HostTensor<'f32' | QuantizedWeightType>,
+  tensor: HostTensor<'f32' | StoredWeightType>,
   quantize: QuantizedWeightType | undefined,
 ): TensorHandle {
-  const { shape } = tensor;
+  const { shape, dtype } = tensor;
   const dtypes = backend.capabilities.dtypes;
-  if (tensor.dtype !== 'f32') {
-    const bytes = tensor.data as Uint8Array;
-    if (dtypes.includes(tensor.dtype)) return backend.upload(bytes, shape, tensor.dtype);
-    return backend.upload(dequantizeBlocks(bytes, tensor.dtype, shape[0] * shape[1]), shape);
+  if (dtype === 'q8_0' || dtype === 'q4_0') {
+    if (dtypes.includes(dtype)) return backend.upload(tensor.data as Uint8Array, shape, dtype);
+    return backend.upload(decodeStored(tensor as HostTensor<QuantizedWeightType>), shape);
   }
-  const data = tensor.data as Float32Array;
-  if (quantize !== undefined && dtypes.includes(quantize) && shape[1] % QUANT_BLOCK_SIZE === 0) {
-    return backend.upload(quantizeBlocks(data, quantize), shape, quantize);
+  const quantizable =
+    quantize !== undefined && dtypes.includes(quantize) && shape[1] % QUANT_BLOCK_SIZE === 0;
+  if (dtype === 'f16' && !quantizable && dtypes.includes('f16')) {
+    return backend.upload(tensor.data as Uint16Array, shape, 'f16');
   }
+  // f16 decodes exactly, so quantising it or running it as f32 equals doing so from f32 weights.
+  const data = dtype === 'f16' ? decodeStored(tensor as HostTensor<'f16'>) : (tensor.data as Float32Array);
+  if (quantizable) return backend.upload(quantizeBlocks(data, quantize), shape, quantize);
   return backend.upload(data, shape);
 }
 

@@ -131,10 +131,10 @@ describe('quantized weights', () => {
       expect(plain.quantized).toBeUndefined();
       const wq = kept.quantized?.get(weightNames.wq(0));
       expect(Array.from(requireTensor(kept, weightNames.wq(0), [64, 64]).data)).toEqual(
-        Array.from(dequantizeBlocks(wq!.data, weightType, 64 * 64)),
+        Array.from(dequantizeBlocks(wq!.data as Uint8Array, weightType, 64 * 64)),
       );
       expect(Array.from(plain.tensors.get(weightNames.wq(0))!.data)).toEqual(
-        Array.from(dequantizeBlocks(wq!.data, weightType, 64 * 64)),
+        Array.from(dequantizeBlocks(wq!.data as Uint8Array, weightType, 64 * 64)),
       );
     }
     const f32 = parseGgufWeights(serializeGguf(weights));

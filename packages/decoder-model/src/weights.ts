@@ -1,8 +1,21 @@
-import { dequantizeBlocks } from '@rotor/attention-core';
-import { type HostTensor, InvalidArgumentError, type ModelConfig, ShapeError, shapeSize } from '@rotor/core';
+import { dequantizeBlocks, halfToFloat } from '@rotor/attention-core';
+import {
+  type HostTensor,
+  InvalidArgumentError,
+  type ModelConfig,
+  ShapeError,
+  shapeSize,
+  storageLength,
+} from '@rotor/core';
 
 /** The block-quantized weight types (GGUF Q8_0 and Q4_0 layouts, 32 values per block). */
 export type QuantizedWeightType = 'q8_0' | 'q4_0';
+
+/**
+ * How {@link ModelWeights.quantized} may hold a matrix: GGUF blocks, or `f16` (IEEE half-precision
+ * bits in a Uint16Array, e.g. a GGUF F16 matrix kept as stored).
+ */
+export type StoredWeightType = QuantizedWeightType | 'f16';
 
 /** A model's weights in host memory, by canonical name, with the configuration they belong to. */
 export interface ModelWeights {
@@ -10,12 +23,13 @@ export interface ModelWeights {
   /** Tensors by canonical name (see {@link weightNames}). */
   readonly tensors: ReadonlyMap<string, HostTensor<'f32'>>;
   /**
-   * Matrices kept block-quantized (GGUF bytes), by canonical name; a name here is absent from
-   * `tensors` except `classifier` of a tied model, which is then the quantized form of the token
-   * embedding (the embedding itself stays f32 for row lookups). {@link requireTensor} dequantises
-   * on demand, so code reading f32 weights (exporters, serializers) works unchanged.
+   * Matrices kept in a compact form (GGUF q8_0/q4_0 blocks or f16 half bits), by canonical name; a
+   * name here is absent from `tensors` except `classifier` of a tied model, which is then the
+   * compact form of the token embedding (the embedding itself stays f32 for row lookups).
+   * {@link requireTensor} decodes to f32 on demand, so code reading f32 weights (exporters,
+   * serializers) works unchanged.
    */
-  readonly quantized?: ReadonlyMap<string, HostTensor<QuantizedWeightType>>;
+  readonly quantized?: ReadonlyMap<string, HostTensor<StoredWeightType>>;
 }
 
 /**
@@ -89,30 +103,62 @@ export function requireTensor(
 }
 
 /**
- * The named matrix as stored: block-quantized when `weights.quantized` holds it (its shape checked),
- * else the f32 tensor. For tied models `classifier` resolves to the quantized embedding when present.
+ * The named matrix as stored: compact (q8_0/q4_0 blocks or f16) when `weights.quantized` holds it
+ * (shape and storage length checked), else the f32 tensor. For tied models `classifier` resolves to
+ * the compact embedding when present.
  */
 export function requireMatrix(
   weights: ModelWeights,
   name: string,
   shape: readonly number[],
-): HostTensor<'f32' | QuantizedWeightType> {
-  const quantized = weights.quantized?.get(name);
-  if (!quantized) return requireTensor(weights, name, shape);
-  const same = quantized.shape.length === shape.length && quantized.shape.every((d, i) => d === shape[i]);
-  if (!same) {
-    throw new ShapeError(
-      `model weights: tensor "${name}": expected shape [${shape.join(', ')}], found [${quantized.shape.join(', ')}]`,
-    );
-  }
-  return quantized;
+): HostTensor<'f32' | StoredWeightType> {
+  return storedMatrix(weights, name, shape) ?? requireTensor(weights, name, shape);
 }
 
+/** The compact form of `name` after checking its shape and storage, or undefined when absent. */
+function storedMatrix(
+  weights: ModelWeights,
+  name: string,
+  shape: readonly number[],
+): HostTensor<StoredWeightType> | undefined {
+  const stored = weights.quantized?.get(name);
+  if (!stored) return undefined;
+  const where = `model weights: tensor "${name}" (${stored.dtype})`;
+  const same = stored.shape.length === shape.length && stored.shape.every((d, i) => d === shape[i]);
+  if (!same) {
+    throw new ShapeError(
+      `${where}: expected shape [${shape.join(', ')}], found [${stored.shape.join(', ')}]`,
+    );
+  }
+  const storage = stored.dtype === 'f16' ? Uint16Array : Uint8Array;
+  if (!(stored.data instanceof storage)) {
+    throw new InvalidArgumentError(
+      `${where}: data: expected a ${storage.name}, found ${(stored.data as object)?.constructor?.name}`,
+    );
+  }
+  const length = storageLength(stored.dtype, shapeSize(shape));
+  if (stored.data.length !== length) {
+    throw new ShapeError(`${where}: expected ${length} storage elements, found ${stored.data.length}`);
+  }
+  return stored;
+}
+
+/** The named compact matrix decoded to f32 (exactly for f16), or undefined when absent. */
 function dequantized(weights: ModelWeights, name: string): HostTensor<'f32'> | undefined {
-  const quantized = weights.quantized?.get(name);
-  if (!quantized) return undefined;
-  const data = dequantizeBlocks(quantized.data, quantized.dtype, shapeSize(quantized.shape));
-  return { dtype: 'f32', shape: quantized.shape, data };
+  const stored = weights.quantized?.get(name);
+  if (!stored) return undefined;
+  const checked = storedMatrix(weights, name, stored.shape) as HostTensor<StoredWeightType>;
+  return { dtype: 'f32', shape: checked.shape, data: decodeStored(checked) };
+}
+
+/** A compact matrix's values as f32: halves decoded exactly, blocks dequantised. */
+export function decodeStored(tensor: HostTensor<StoredWeightType>): Float32Array {
+  const count = shapeSize(tensor.shape);
+  if (tensor.dtype !== 'f16') return dequantizeBlocks(tensor.data as Uint8Array, tensor.dtype, count);
+  const bits = tensor.data as Uint16Array;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = halfToFloat(bits[i]);
+  return out;
 }
 
 /** Returns the named tensor after checking its shape, or undefined when the weights lack it. */

@@ -6,25 +6,30 @@
  *
  * With `weightType` `q8_0` or `q4_0`, every weight matrix whose input width is a multiple of 32
  * (attention and feed-forward projections, the token embedding, a separate output matrix) is
- * quantised as llama.cpp's reference quantiser does; matrices already held in that type are copied
- * unchanged; norms, biases and matrices of other widths stay F32 (llama.cpp falls back the same way).
+ * quantised as llama.cpp's reference quantiser does; norms, biases and matrices of other widths
+ * stay F32 (llama.cpp falls back the same way). With `f16`, every weight matrix is F16 (rounded to
+ * nearest even; a value beyond the half range is an error, not an infinity), norms and biases F32.
+ * Matrices already held in the chosen type (`ModelWeights.quantized`) are copied unchanged; others
+ * are decoded to f32 first, so a kept F16 or Q8_0 matrix exported as another type is converted from
+ * its exact values.
  */
-import { quantizeBlocks } from '@rotor/attention-core';
-import { type HostTensor, UnsupportedError } from '@rotor/core';
+import { floatToHalf, quantizeBlocks } from '@rotor/attention-core';
+import { type HostTensor, InvalidArgumentError, UnsupportedError } from '@rotor/core';
 import type { GgufValue } from '@rotor/tokenizer';
 import { kvDim, queryDim } from '../config.js';
 import {
   type ModelWeights,
   weightNames as names,
   optionalTensor,
-  type QuantizedWeightType,
+  requireMatrix,
   requireTensor,
+  type StoredWeightType,
 } from '../weights.js';
 
 /** Options of {@link serializeGguf}. */
 export interface GgufWriteOptions {
-  /** Type of the weight matrices: `f32` (default), `q8_0` or `q4_0`. */
-  weightType?: 'f32' | QuantizedWeightType;
+  /** Type of the weight matrices: `f32` (default), `f16`, `q8_0` or `q4_0`. */
+  weightType?: 'f32' | StoredWeightType;
   /**
    * Extra metadata written after the `general.*` and `llama.*` keys this writer sets (which win),
    * e.g. the `tokenizer.ggml.*` keys of a source GGUF so the file carries its vocabulary.
@@ -37,10 +42,10 @@ export interface GgufWriteOptions {
 const ALIGNMENT = 32;
 
 /** GGML type ids (ggml.h). */
-const GGML_TYPE = { f32: 0, q4_0: 2, q8_0: 8 } as const;
+const GGML_TYPE = { f32: 0, f16: 1, q4_0: 2, q8_0: 8 } as const;
 
-/** llama.cpp `llama_ftype`: all F32, mostly Q4_0, mostly Q8_0. */
-const FILE_TYPE = { f32: 0, q4_0: 2, q8_0: 7 } as const;
+/** llama.cpp `llama_ftype`: all F32, mostly F16, mostly Q4_0, mostly Q8_0. */
+const FILE_TYPE = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 } as const;
 
 const VALUE_TYPE: Record<string, number> = {
   uint8: 0,
@@ -175,17 +180,31 @@ class ByteWriter {
   }
 }
 
-function f32Bytes(data: Float32Array): Uint8Array {
+function bytesOf(data: Float32Array | Uint16Array | Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** `values` as little-endian half bits; a finite value beyond ±65504 (after rounding) is an error. */
+function halfBytes(ggufName: string, values: Float32Array): Uint8Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    out[i] = floatToHalf(values[i]);
+    if ((out[i] & 0x7c00) === 0x7c00 && Number.isFinite(values[i])) {
+      throw new InvalidArgumentError(
+        `gguf writer: tensor "${ggufName}"[${i}]: expected a value within the f16 range (|x| <= 65504), found ${values[i]}`,
+      );
+    }
+  }
+  return bytesOf(out);
 }
 
 /** Serialises `weights` (a Llama-family model) as a GGUF v3 file. */
 export function serializeGguf(weights: ModelWeights, options: GgufWriteOptions = {}): Uint8Array {
   const { config } = weights;
   const weightType = options.weightType ?? 'f32';
-  if (weightType !== 'f32' && weightType !== 'q8_0' && weightType !== 'q4_0') {
+  if (weightType !== 'f32' && weightType !== 'f16' && weightType !== 'q8_0' && weightType !== 'q4_0') {
     throw new UnsupportedError(
-      `gguf writer: weightType: expected f32, q8_0 or q4_0, found ${String(weightType)}`,
+      `gguf writer: weightType: expected f32, f16, q8_0 or q4_0, found ${String(weightType)}`,
     );
   }
   const spec = config.positionalEncoding as {
@@ -214,16 +233,19 @@ export function serializeGguf(weights: ModelWeights, options: GgufWriteOptions =
   const entries: TensorEntry[] = [];
   const plain = (ggufName: string, tensor: HostTensor<'f32'> | undefined) => {
     if (tensor)
-      entries.push({ name: ggufName, shape: tensor.shape, type: GGML_TYPE.f32, data: f32Bytes(tensor.data) });
+      entries.push({ name: ggufName, shape: tensor.shape, type: GGML_TYPE.f32, data: bytesOf(tensor.data) });
   };
   const matrix = (ggufName: string, name: string, shape: number[]) => {
     const kept = weights.quantized?.get(name);
     if (kept && kept.dtype === weightType) {
-      entries.push({ name: ggufName, shape, type: GGML_TYPE[kept.dtype], data: kept.data });
+      const data = bytesOf(requireMatrix(weights, name, shape).data as Uint8Array | Uint16Array);
+      entries.push({ name: ggufName, shape, type: GGML_TYPE[kept.dtype], data });
       return;
     }
     const tensor = requireTensor(weights, name, shape);
-    if (weightType === 'f32' || shape[1] % 32 !== 0) plain(ggufName, tensor);
+    if (weightType === 'f16')
+      entries.push({ name: ggufName, shape, type: GGML_TYPE.f16, data: halfBytes(ggufName, tensor.data) });
+    else if (weightType === 'f32' || shape[1] % 32 !== 0) plain(ggufName, tensor);
     else
       entries.push({
         name: ggufName,

@@ -1,9 +1,10 @@
 /**
  * GGUF model weights (llama.cpp), parsed with `readGguf` of `@rotor/tokenizer` (one GGUF parser
- * in the project). Tensors of type F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are dequantised to f32 at
- * load — except, with `keepQuantized`, Q8_0/Q4_0 weight matrices, which stay GGUF blocks in
- * `quantized` (a tied Q8_0/Q4_0 embedding is also dequantised for row lookups, its blocks kept as
- * the classifier); any other type is an `UnsupportedError` naming the tensor and the type.
+ * in the project). Tensors of type F32, F16, BF16, Q8_0, Q4_0 and Q4_1 are decoded to f32 at
+ * load — except, with `keepQuantized`, Q8_0/Q4_0/F16 weight matrices, which stay as stored in
+ * `quantized` (blocks, or half bits copied into a Uint16Array since file offsets may be odd); a
+ * tied Q8_0/Q4_0/F16 embedding is also decoded for row lookups, its stored form kept as the
+ * classifier. Any other type is an `UnsupportedError` naming the tensor and the type.
  *
  * Architecture `llama` only. llama.cpp's converter permutes Hugging Face q/k rows back to the
  * interleaved RoPE pairs of the original Meta checkpoints, so the model keeps
@@ -20,19 +21,23 @@ import {
 } from '@rotor/core';
 import { type GgufFile, type GgufTensorInfo, type GgufValue, readGguf } from '@rotor/tokenizer';
 import { validateModelConfig } from '../config.js';
-import { type ModelWeights, weightNames as names, type QuantizedWeightType } from '../weights.js';
+import { type ModelWeights, weightNames as names, type StoredWeightType } from '../weights.js';
 import { decodeBf16, decodeF16, decodeF32, halfToFloat } from './floats.js';
 
 /** GGML type names this loader dequantises. */
 export const SUPPORTED_GGML_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1'] as const;
+
+/** GGML types `keepQuantized` keeps as stored, and their dtype. */
+const KEPT_TYPES: Readonly<Record<string, StoredWeightType>> = { Q8_0: 'q8_0', Q4_0: 'q4_0', F16: 'f16' };
 
 /** Options of {@link parseGgufWeights}. */
 export interface GgufWeightsOptions {
   /** Name used in error messages. */
   source?: string;
   /**
-   * Keep Q8_0/Q4_0 weight matrices as GGUF blocks (`ModelWeights.quantized`) instead of dequantising
-   * them; a model then stores them quantized on backends declaring the dtype. Default false.
+   * Keep Q8_0/Q4_0 weight matrices as GGUF blocks and F16 ones as half bits (`ModelWeights.quantized`)
+   * instead of decoding them to f32; a model then stores them so on backends declaring the dtype
+   * (f16 halves weight memory and traffic against f32) and decodes them otherwise. Default false.
    */
   keepQuantized?: boolean;
 }
@@ -86,12 +91,16 @@ export function parseGgufWeights(
   );
 
   const tensors = new Map<string, HostTensor<'f32'>>();
-  const quantized = new Map<string, HostTensor<QuantizedWeightType>>();
+  const quantized = new Map<string, HostTensor<StoredWeightType>>();
   const keep = (info: GgufTensorInfo, canonical: string, shape: number[]) => {
-    const dtype = info.typeName === 'Q8_0' ? 'q8_0' : info.typeName === 'Q4_0' ? 'q4_0' : undefined;
+    const dtype = KEPT_TYPES[info.typeName];
     if (!options.keepQuantized || dtype === undefined) return false;
     const start = gguf.dataOffset + info.offset;
-    quantized.set(canonical, { dtype, shape, data: bytes.subarray(start, start + info.byteSize) });
+    const raw = bytes.subarray(start, start + info.byteSize);
+    quantized.set(
+      canonical,
+      dtype === 'f16' ? { dtype, shape, data: halves(raw, info.elementCount) } : { dtype, shape, data: raw },
+    );
     return true;
   };
   const take = (ggufName: string, canonical: string, shape: number[], optional = false, matrix = false) => {
@@ -219,6 +228,16 @@ function dequantize(bytes: Uint8Array, gguf: GgufFile, info: GgufTensorInfo, sou
         { details: { tensor: info.name, type: info.typeName } },
       );
   }
+}
+
+/**
+ * An F16 tensor's little-endian half bits as an aligned Uint16Array: a copy, since the data may sit
+ * at an odd offset (`readGguf` has checked that its bytes lie inside the file).
+ */
+function halves(raw: Uint8Array, count: number): Uint16Array {
+  const out = new Uint16Array(count);
+  new Uint8Array(out.buffer).set(raw.subarray(0, count * 2));
+  return out;
 }
 
 /** Runs `decode` over each 32-value block (`blockBytes` each) of `raw`. */

@@ -22,7 +22,7 @@ import type { ModelWeights } from '../weights.js';
 export interface ReadModelOptions {
   /** Called as the model's bytes are read (all files of a folder counted together). */
   onProgress?: (progress: LoadProgress) => void;
-  /** Keep a GGUF file's Q8_0/Q4_0 weight matrices quantized (`parseGgufWeights` option). Default false. */
+  /** Keep a GGUF file's Q8_0/Q4_0/F16 weight matrices as stored (`parseGgufWeights` option). Default false. */
   keepQuantized?: boolean;
 }
 

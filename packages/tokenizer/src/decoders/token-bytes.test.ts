@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@rotor/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLossy, PackedDecoder, packTokenBytes } from './token-bytes.js';
+import { decodeLossy, PackedDecoder, TokenBytes } from './token-bytes.js';
 
 const reference = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -41,8 +41,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function packed(tokens: Uint8Array[]) {
-  return packTokenBytes(tokens.length, (id, out, at, room) => {
+function packed(tokens: Uint8Array[]): TokenBytes {
+  return new TokenBytes(tokens.length, (id, out, at, room) => {
     if (tokens[id].length > room) return -1;
     out.set(tokens[id], at);
     return tokens[id].length;
@@ -86,7 +86,7 @@ describe('PackedDecoder', () => {
             const kept = ids.filter((id) => !(skip && id === 0)).map((id) => tokens[id]);
             let bytes = concat(kept);
             if (stripFirstSpace && bytes[0] === 0x20) bytes = bytes.subarray(1);
-            // Twice: the second call reads the cached token texts.
+            // Twice: the first call writes the tokens met, the second reads them back.
             expect(decoder.decode(ids, skip)).toBe(reference.decode(bytes));
             expect(decoder.decode(ids, skip)).toBe(reference.decode(bytes));
           }

@@ -1,7 +1,7 @@
 /**
- * Every token's output bytes packed in one array, and a decode loop over it: copying a few
- * bytes per id into a reused buffer and decoding UTF-8 once is an order of magnitude faster
- * than joining per-token strings or typed-array views.
+ * Tokens' output bytes, written lazily into one array, and a decode loop over them: copying a
+ * few bytes per id into a reused buffer and decoding UTF-8 once is far faster than joining
+ * per-token strings or typed-array views, and needs no table built first.
  */
 import { InvalidArgumentError, mismatch } from '@rotor/core';
 
@@ -10,35 +10,55 @@ const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const KEPT_BUFFER_BYTES = 1 << 20;
 const SPACE = 0x20;
 
-/** Token id → bytes, packed: the bytes of `id` are `bytes[offsets[id], offsets[id + 1])`. */
-export interface PackedTokenBytes {
-  readonly bytes: Uint8Array;
-  /** Length vocabulary size + 1. */
-  readonly offsets: Uint32Array;
-}
+/** Stores token `id`'s bytes at `out[at]` (given room for `room` bytes): how many it wrote, or -1 to ask for more room. */
+export type WriteTokenBytes = (id: number, out: Uint8Array, at: number, room: number) => number;
 
-/** Packs `count` tokens; `write(id, out, at)` stores token `id`'s bytes at `out[at]` (given room for `room` bytes) and returns how many it wrote, or -1 to ask for more room. */
-export function packTokenBytes(
-  count: number,
-  write: (id: number, out: Uint8Array, at: number, room: number) => number,
-): PackedTokenBytes {
-  const offsets = new Uint32Array(count + 1);
-  let bytes = new Uint8Array(Math.max(64, count * 8));
-  let at = 0;
-  for (let id = 0; id < count; id++) {
-    for (;;) {
-      const written = write(id, bytes, at, bytes.length - at);
-      if (written >= 0) {
-        at += written;
-        break;
-      }
-      const grown = new Uint8Array(bytes.length * 2);
-      grown.set(bytes.subarray(0, at));
-      bytes = grown;
-    }
-    offsets[id + 1] = at;
+/**
+ * Token id → output bytes, each written (by `write`) the first time it is asked for, into one
+ * growing array: nothing is built up front, and a token met again is a plain copy.
+ */
+export class TokenBytes {
+  /** The written tokens' bytes; token `id`'s are `bytes[starts[id], starts[id] + lengths[id] - 1)`. */
+  bytes = new Uint8Array(256);
+  readonly starts: Int32Array;
+  /** Per id, 0 when not written yet, else 1 + its byte count. */
+  readonly lengths: Int32Array;
+  private used = 0;
+
+  constructor(
+    count: number,
+    private readonly write: WriteTokenBytes,
+  ) {
+    this.starts = new Int32Array(count);
+    this.lengths = new Int32Array(count);
   }
-  return { bytes: bytes.slice(0, at), offsets };
+
+  /** Number of tokens. */
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  /** Token `id`'s bytes (a valid id): a view, valid until the next token is written. */
+  piece(id: number): Uint8Array {
+    const size = this.lengths[id] === 0 ? this.fill(id) : this.lengths[id];
+    return this.bytes.subarray(this.starts[id], this.starts[id] + size - 1);
+  }
+
+  /** Writes token `id`'s bytes; its `lengths` entry. */
+  fill(id: number): number {
+    for (;;) {
+      const written = this.write(id, this.bytes, this.used, this.bytes.length - this.used);
+      if (written >= 0) {
+        this.starts[id] = this.used;
+        this.used += written;
+        this.lengths[id] = written + 1;
+        return written + 1;
+      }
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+  }
 }
 
 /** How {@link PackedDecoder.decode} treats ids. */
@@ -49,83 +69,72 @@ export interface PackedDecodeRules {
   readonly stripFirstSpace: boolean;
 }
 
-/** Decodes id sequences over packed token bytes. */
+/** Decodes id sequences over {@link TokenBytes}. */
 export class PackedDecoder {
-  private buffer = new Uint8Array(256);
-  /** Per id, its text when its bytes are whole valid UTF-8 (else undefined). */
-  private readonly texts: (string | undefined)[];
+  private buffer: Uint8Array = new Uint8Array(256);
 
   constructor(
-    private readonly table: PackedTokenBytes,
+    private readonly tokens: TokenBytes,
     private readonly rules: PackedDecodeRules,
-  ) {
-    this.texts = wholeTexts(table);
-  }
+  ) {}
 
   /**
-   * The UTF-8 text of the ids' bytes (invalid sequences → U+FFFD). Tokens that are whole
-   * characters are appended as cached strings; runs of partial tokens go through one byte
-   * buffer. Flushing that buffer before a whole token gives the same text as decoding all
-   * bytes at once: the token starts with a non-continuation byte, which ends any incomplete
-   * sequence in the buffer with the same U+FFFD.
+   * The UTF-8 text of the ids' bytes (invalid sequences → U+FFFD): each token's bytes are
+   * copied into one reused buffer, decoded once at the end. Nothing is built per vocabulary,
+   * so the first call costs what later ones do.
    * @throws InvalidArgumentError for an id that is not an integer in the vocabulary.
    */
   decode(ids: ArrayLike<number>, skipSpecial: boolean): string {
-    const { bytes, offsets } = this.table;
+    const length = this.copyBytes(ids, skipSpecial);
+    const text = decodeLossy(this.buffer, length);
+    if (this.buffer.length > KEPT_BUFFER_BYTES) this.buffer = new Uint8Array(256);
+    return text;
+  }
+
+  /**
+   * Writes the ids' bytes to the start of {@link buffer}; returns their count. Nothing follows
+   * the loop: V8 runs it as on-stack-replaced code, which would deoptimise on every call at
+   * code after the loop that had no type feedback yet.
+   */
+  private copyBytes(ids: ArrayLike<number>, skipSpecial: boolean): number {
+    const { tokens } = this;
+    const { starts, lengths } = tokens;
     const { skippable } = this.rules;
-    const { texts } = this;
-    const vocabSize = offsets.length - 1;
+    const vocabSize = lengths.length;
     let stripSpace = this.rules.stripFirstSpace;
     let out = this.buffer;
-    let pending = 0;
-    let text = '';
+    let length = 0;
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index];
-      if (!(id >= 0 && id < vocabSize && (id | 0) === id)) {
-        throw new InvalidArgumentError(
-          mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, id),
-        );
-      }
+      if (!(id >= 0 && id < vocabSize && (id | 0) === id)) throw badId(ids, index, vocabSize);
       if (skipSpecial && skippable[id] === 1) continue;
-      const cached = texts[id];
-      // The common case: a whole-character token with nothing pending.
-      if (cached !== undefined && pending === 0 && !stripSpace) {
-        text += cached;
-        continue;
-      }
-      let start = offsets[id];
-      const end = offsets[id + 1];
-      if (start === end) continue;
-      if (cached !== undefined) {
-        if (pending > 0) {
-          text += decodeLossy(out, pending);
-          pending = 0;
-        }
-        if (stripSpace) {
-          stripSpace = false;
-          if (bytes[start] === SPACE) {
-            text += cached.slice(1);
-            continue;
-          }
-        }
-        text += cached;
-        continue;
-      }
-      if (stripSpace) {
+      const size = lengths[id] === 0 ? tokens.fill(id) : lengths[id];
+      const bytes = tokens.bytes;
+      let start = starts[id];
+      const end = start + size - 1;
+      if (stripSpace && start < end) {
         stripSpace = false;
         if (bytes[start] === SPACE) start++;
       }
-      if (pending + end - start > out.length) {
-        const grown = new Uint8Array(Math.max(out.length * 2, pending + end - start));
-        grown.set(out.subarray(0, pending));
-        out = grown;
-      }
-      for (let i = start; i < end; i++) out[pending++] = bytes[i];
+      if (length + end - start > out.length) out = this.grow(length, end - start);
+      for (let i = start; i < end; i++) out[length++] = bytes[i];
     }
-    if (pending > 0) text += decodeLossy(out, pending);
-    if (out.length <= KEPT_BUFFER_BYTES) this.buffer = out;
-    return text;
+    return length;
   }
+
+  /** Grows {@link buffer} to room for `more` bytes after its first `length`. */
+  private grow(length: number, more: number): Uint8Array {
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, length + more));
+    grown.set(this.buffer.subarray(0, length));
+    this.buffer = grown;
+    return grown;
+  }
+}
+
+function badId(ids: ArrayLike<number>, index: number, vocabSize: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, ids[index]),
+  );
 }
 
 /** Below this many bytes a JavaScript decoder beats a TextDecoder call. */
@@ -174,70 +183,4 @@ export function decodeLossy(bytes: Uint8Array, length: number): string {
     text += seen < need ? '\uFFFD' : String.fromCodePoint(cp);
   }
   return text;
-}
-
-/**
- * Per token, its text when its bytes are whole, well-formed UTF-8 (WHATWG's sequences), else
- * undefined. The whole tokens' bytes are joined and decoded with one TextDecoder call, then
- * cut apart by their UTF-16 lengths: far cheaper than a call per token.
- */
-function wholeTexts(table: PackedTokenBytes): (string | undefined)[] {
-  const { bytes, offsets } = table;
-  const count = offsets.length - 1;
-  const whole = new Uint8Array(count);
-  const units = new Uint32Array(count);
-  let total = 0;
-  for (let id = 0; id < count; id++) {
-    const end = offsets[id + 1];
-    let i = offsets[id];
-    let length = 0;
-    let valid = true;
-    while (valid && i < end) {
-      const lead = bytes[i++];
-      length++;
-      if (lead < 0x80) continue;
-      let need: number;
-      let lower = 0x80;
-      let upper = 0xbf;
-      if (lead >= 0xc2 && lead <= 0xdf) need = 1;
-      else if (lead >= 0xe0 && lead <= 0xef) {
-        need = 2;
-        if (lead === 0xe0) lower = 0xa0;
-        if (lead === 0xed) upper = 0x9f;
-      } else if (lead >= 0xf0 && lead <= 0xf4) {
-        need = 3;
-        length++;
-        if (lead === 0xf0) lower = 0x90;
-        if (lead === 0xf4) upper = 0x8f;
-      } else {
-        valid = false;
-        break;
-      }
-      for (; valid && need > 0; need--) {
-        if (i >= end || bytes[i] < lower || bytes[i] > upper) valid = false;
-        lower = 0x80;
-        upper = 0xbf;
-        i++;
-      }
-    }
-    if (!valid) continue;
-    whole[id] = 1;
-    units[id] = length;
-    total += end - offsets[id];
-  }
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (let id = 0; id < count; id++) {
-    if (whole[id] === 0) continue;
-    for (let i = offsets[id]; i < offsets[id + 1]; i++) joined[at++] = bytes[i];
-  }
-  const text = lossyUtf8.decode(joined);
-  const texts: (string | undefined)[] = new Array(count).fill(undefined);
-  let unit = 0;
-  for (let id = 0; id < count; id++) {
-    if (whole[id] === 0) continue;
-    texts[id] = text.slice(unit, unit + units[id]);
-    unit += units[id];
-  }
-  return texts;
 }

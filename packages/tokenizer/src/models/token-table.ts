@@ -3,7 +3,6 @@
  * GGUF byte-level vocabulary then creates no string per token, and keeps less memory.
  */
 import { decodeStrings } from '../formats/gguf-reader.js';
-import { CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
 import { ByteTokenIndex, type TokenLookup } from './token-index.js';
 
 /** Strings as UTF-8 byte ranges of one buffer: string i is `bytes[starts[i], ends[i])`. */
@@ -67,6 +66,11 @@ export class TokenTable implements TokenList, TokenLookup {
     this.index = new ByteTokenIndex(this.bytes, this.starts, this.ends);
   }
 
+  /** The tokens' UTF-8 (shared, not copied: do not write to it). */
+  get ranges(): StringRanges {
+    return { bytes: this.bytes, starts: this.starts, ends: this.ends };
+  }
+
   /** The first repeated token: `[first id, second id]`, or undefined. */
   get duplicate(): readonly [number, number] | undefined {
     return this.index.duplicate;
@@ -85,35 +89,6 @@ export class TokenTable implements TokenList, TokenLookup {
     return text;
   }
 
-  /**
-   * Writes the bytes byte-level token `id` spells (GPT-2's alphabet, read from its UTF-8: one
-   * or two bytes per character) at `out[at]`: the count written, -1 when `room` is too small,
-   * undefined when a character spells no byte.
-   */
-  writeByteLevel(id: number, out: Uint8Array, at: number, room: number): number | undefined {
-    const { bytes } = this;
-    const end = this.ends[id];
-    let written = 0;
-    for (let i = this.starts[id]; i < end; ) {
-      const lead = bytes[i];
-      let code: number;
-      if (lead < 0x80) {
-        code = lead;
-        i++;
-      } else if (lead >= 0xc2 && lead < 0xe0 && i + 1 < end && (bytes[i + 1] & 0xc0) === 0x80) {
-        code = ((lead & 0x1f) << 6) | (bytes[i + 1] & 0x3f);
-        i += 2;
-      } else {
-        return undefined;
-      }
-      const byte = code < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[code] : -1;
-      if (byte < 0) return undefined;
-      if (written >= room) return -1;
-      out[at + written++] = byte;
-    }
-    return written;
-  }
-
   /** The id of a token text, or undefined. */
   get(token: string): number | undefined {
     if (this.scratch.length < token.length * 3) this.scratch = new Uint8Array(token.length * 3);
@@ -124,7 +99,6 @@ export class TokenTable implements TokenList, TokenLookup {
 
   /** Every token's text. */
   strings(): string[] {
-    const ranges = { bytes: this.bytes, starts: this.starts, ends: this.ends };
-    return decodeStrings(ranges) ?? Array.from({ length: this.length }, (_, id) => this.at(id)!);
+    return decodeStrings(this.ranges) ?? Array.from({ length: this.length }, (_, id) => this.at(id)!);
   }
 }

@@ -25,6 +25,34 @@ describeWithFixtures('GgufTokenizer on llama.cpp vocabularies', [GPT2, SPM, BERT
     );
   });
 
+  it('decodes any GPT-2 ids as their bytes decoded at once, in one call or streamed', () => {
+    const reference = new TextDecoder('utf-8', { ignoreBOM: true });
+    // Independent of the decoder: the token's characters read through GPT-2's byte alphabet.
+    const alphabet = new Map<string, number>();
+    for (let byte = 0; byte < 256; byte++) {
+      const code = isPrintable(byte) ? byte : 0x100 + byte - countPrintable(byte);
+      alphabet.set(String.fromCharCode(code), byte);
+    }
+    const bytesOf = (id: number) =>
+      id === 50256
+        ? [...new TextEncoder().encode('<|endoftext|>')]
+        : [...gpt2.idToToken(id)!].map((c) => alphabet.get(c)!);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: gpt2.vocabSize - 1 }), { maxLength: 30 }),
+        fc.boolean(),
+        (ids, skip) => {
+          const kept = ids.filter((id) => !(skip && id === 50256));
+          const expected = reference.decode(Uint8Array.from(kept.flatMap(bytesOf)));
+          expect(gpt2.decode(ids, { skipSpecialTokens: skip })).toBe(expected);
+          const stream = gpt2.createStreamDecoder({ skipSpecialTokens: skip });
+          expect(ids.map((id) => stream.push(id)).join('') + stream.flush()).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('gives tiktoken’s ids for text whose words repeat (word cache hits and misses)', () => {
     const words = [
       ' the',
@@ -188,3 +216,15 @@ describe('loadGgufTokenizer on malformed vocabularies', () => {
     expect(() => loadGgufTokenizer('x' as unknown as Uint8Array)).toThrow(InvalidArgumentError);
   });
 });
+
+/** Whether GPT-2's byte alphabet keeps `byte` as its own character. */
+function isPrintable(byte: number): boolean {
+  return (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+}
+
+/** How many bytes below `byte` are printable (the others map to U+0100 on, in order). */
+function countPrintable(byte: number): number {
+  let count = 0;
+  for (let below = 0; below < byte; below++) if (isPrintable(below)) count++;
+  return count;
+}

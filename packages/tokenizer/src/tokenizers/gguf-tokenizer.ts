@@ -12,13 +12,9 @@ import {
   type StreamDecoder,
   type Tokenizer,
 } from '@rotor/core';
+import { ByteLevelDecoder } from '../decoders/byte-level-decoder.js';
 import { createByteStreamDecoder } from '../decoders/byte-stream-decoder.js';
-import {
-  type PackedDecodeRules,
-  PackedDecoder,
-  type PackedTokenBytes,
-  packTokenBytes,
-} from '../decoders/token-bytes.js';
+import { type PackedDecodeRules, PackedDecoder, TokenBytes } from '../decoders/token-bytes.js';
 import type { RankBpeModel } from '../models/rank-bpe.js';
 import type { ScoreBpeModel } from '../models/score-bpe.js';
 import type { TokenLookup } from '../models/token-index.js';
@@ -122,9 +118,9 @@ export class GgufTokenizer implements Tokenizer {
   private readonly data: GgufTokenizerData;
   private readonly alwaysSpecial: RegExp | undefined;
   private readonly parsedSpecial: RegExp | undefined;
-  private packed: PackedTokenBytes | undefined;
+  private pieces: TokenBytes | undefined;
   private rules: PackedDecodeRules | undefined;
-  private decoder: PackedDecoder | undefined;
+  private decoder: PackedDecoder | ByteLevelDecoder | undefined;
   /** Id of each byte: `<0xNN>` for `llama`, the byte-alphabet character for `gpt2`; -1 when absent. */
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly scratch = new Int32Array(4096);
@@ -173,7 +169,7 @@ export class GgufTokenizer implements Tokenizer {
    * `skipSpecialTokens`, control and unknown tokens are dropped.
    */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    this.decoder ??= new PackedDecoder(this.tokenBytes(), this.decodeRules());
+    this.decoder ??= this.createDecoder();
     const text = this.decoder.decode(ids, options.skipSpecialTokens === true);
     return this.kind === 'bert' ? cleanUpSpaces(text) : text;
   }
@@ -425,16 +421,29 @@ export class GgufTokenizer implements Tokenizer {
     };
   }
 
-  /** The bytes token `id` spells (a view into the packed table). */
-  private rawPiece(id: number): Uint8Array {
-    const { bytes, offsets } = this.tokenBytes();
-    return bytes.subarray(offsets[id], offsets[id + 1]);
+  /** GPT-2's tokens decode straight from their strings' UTF-8; others from their written bytes. */
+  private createDecoder(): PackedDecoder | ByteLevelDecoder {
+    const { tokens, tokenTypes } = this.data;
+    if (this.kind !== 'gpt2' || !(tokens instanceof TokenTable))
+      return new PackedDecoder(this.tokenBytes(), this.decodeRules());
+    const { control, userDefined, unknown } = GGUF_TOKEN_TYPE;
+    return new ByteLevelDecoder(
+      tokens.ranges,
+      { tokenTypes, textTypes: [control, userDefined], skippableTypes: [control, unknown] },
+      this.tokenBytes(),
+    );
   }
 
-  /** Every token's bytes, packed on first use (loading a vocabulary does not pay for it). */
-  private tokenBytes(): PackedTokenBytes {
-    this.packed ??= packTokenBytes(this.vocabSize, (id, out, at, room) => this.writePiece(id, out, at, room));
-    return this.packed;
+  /** The bytes token `id` spells (a view, valid until the next token is first met). */
+  private rawPiece(id: number): Uint8Array {
+    this.decoder ??= this.createDecoder();
+    return this.decoder instanceof ByteLevelDecoder ? this.decoder.piece(id) : this.tokenBytes().piece(id);
+  }
+
+  /** Every token's bytes, each written when first asked for (loading a vocabulary pays nothing). */
+  private tokenBytes(): TokenBytes {
+    this.pieces ??= new TokenBytes(this.vocabSize, (id, out, at, room) => this.writePiece(id, out, at, room));
+    return this.pieces;
   }
 
   private decodeRules(): PackedDecodeRules {
@@ -457,10 +466,6 @@ export class GgufTokenizer implements Tokenizer {
     const type = this.data.tokenTypes[id];
     const byteLevel =
       this.kind === 'gpt2' && type !== GGUF_TOKEN_TYPE.control && type !== GGUF_TOKEN_TYPE.userDefined;
-    if (byteLevel && tokens instanceof TokenTable) {
-      const written = tokens.writeByteLevel(id, out, at, room);
-      if (written !== undefined) return written;
-    }
     const token = tokens.at(id)!;
     if (this.kind === 'gpt2') {
       if (byteLevel) {

@@ -1,0 +1,174 @@
+/**
+ * Decoding of a byte-level vocabulary (GPT-2's alphabet) straight from its tokens' UTF-8, with
+ * no table built up front: the first time a token is met, the bytes its characters spell are
+ * stored where its UTF-8 lies (never longer), so later it is a plain copy. Every call copies
+ * the ids' bytes into one reused buffer and decodes UTF-8 once, as tiktoken does.
+ */
+import { InvalidArgumentError, mismatch } from '@rotor/core';
+import type { StringRanges } from '../models/token-table.js';
+import { CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
+import { decodeLossy, type TokenBytes } from './token-bytes.js';
+
+/** A decode buffer up to this size is kept for the next call; larger ones are let go. */
+const KEPT_BUFFER_BYTES = 1 << 20;
+/** {@link ByteLevelDecoder}'s `lengths` for a token not met yet. */
+const UNSEEN = 0;
+/** {@link ByteLevelDecoder}'s `lengths` for a token read from the fallback. */
+const FALLBACK = -1;
+
+/** Which token types a {@link ByteLevelDecoder} treats how. */
+export interface ByteLevelDecodeRules {
+  /** Per id, its type code. */
+  readonly tokenTypes: Int32Array;
+  /** Types whose text is output as is (UTF-8), not read in the byte alphabet. */
+  readonly textTypes: readonly [number, number];
+  /** Types `skipSpecialTokens` drops. */
+  readonly skippableTypes: readonly [number, number];
+}
+
+/** Decodes id sequences of a byte-level vocabulary kept as UTF-8 token strings. */
+export class ByteLevelDecoder {
+  private buffer: Uint8Array = new Uint8Array(256);
+  /** Per id: UNSEEN, FALLBACK, or 1 + the number of bytes it spells. */
+  private readonly lengths: Int32Array;
+  /** The bytes each token met so far spells, where its UTF-8 lies in `tokens.bytes`. */
+  private readonly spelled: Uint8Array;
+
+  /**
+   * @param tokens the vocabulary's token strings as UTF-8.
+   * @param fallback every token's output bytes by other means; asked only for a token whose
+   *   characters spell no bytes (or a text token that is not ASCII), which GPT-2 has none of.
+   */
+  constructor(
+    private readonly tokens: StringRanges,
+    private readonly rules: ByteLevelDecodeRules,
+    private readonly fallback: TokenBytes,
+  ) {
+    this.lengths = new Int32Array(tokens.starts.length);
+    this.spelled = new Uint8Array(tokens.bytes.length);
+  }
+
+  /**
+   * The UTF-8 text of the ids' bytes (invalid sequences → U+FFFD).
+   * @throws InvalidArgumentError for an id that is not an integer in the vocabulary.
+   */
+  decode(ids: ArrayLike<number>, skipSpecial: boolean): string {
+    const length = this.copyBytes(ids, skipSpecial);
+    const text = decodeLossy(this.buffer, length);
+    if (this.buffer.length > KEPT_BUFFER_BYTES) this.buffer = new Uint8Array(256);
+    return text;
+  }
+
+  /**
+   * Writes the ids' bytes to the start of {@link buffer} (grown as needed); returns their
+   * count. Nothing follows the loop: V8 runs it as on-stack-replaced code, which would
+   * deoptimise on every call at code after the loop that had no type feedback yet.
+   */
+  private copyBytes(ids: ArrayLike<number>, skipSpecial: boolean): number {
+    const { lengths, spelled } = this;
+    // Token `id`'s output bytes lie in `spelled` where its UTF-8 lies in the vocabulary.
+    const { starts } = this.tokens;
+    const { tokenTypes } = this.rules;
+    const [skipType1, skipType2] = this.rules.skippableTypes;
+    const vocabSize = lengths.length;
+    let out = this.buffer;
+    let length = 0;
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index];
+      if (!(id >= 0 && id < vocabSize && (id | 0) === id)) throw badId(ids, index, vocabSize);
+      const type = tokenTypes[id];
+      if (skipSpecial && (type === skipType1 || type === skipType2)) continue;
+      let size = lengths[id];
+      if (size === UNSEEN) size = this.spell(id);
+      if (size === FALLBACK) {
+        length = this.appendFallback(id, length);
+        out = this.buffer;
+        continue;
+      }
+      size--;
+      if (length + size > out.length) out = this.grow(length, size);
+      const start = starts[id];
+      for (let i = 0; i < size; i++) out[length + i] = spelled[start + i];
+      length += size;
+    }
+    return length;
+  }
+
+  /** The bytes token `id` (a valid id) spells: a view, valid until the vocabulary is dropped. */
+  piece(id: number): Uint8Array {
+    let size = this.lengths[id];
+    if (size === UNSEEN) size = this.spell(id);
+    if (size === FALLBACK) return this.fallback.piece(id);
+    const start = this.tokens.starts[id];
+    return this.spelled.subarray(start, start + size - 1);
+  }
+
+  /** Stores what token `id` spells, met for the first time; its `lengths` entry. */
+  private spell(id: number): number {
+    const { bytes, starts, ends } = this.tokens;
+    const start = starts[id];
+    const type = this.rules.tokenTypes[id];
+    const written =
+      type === this.rules.textTypes[0] || type === this.rules.textTypes[1]
+        ? copyAscii(bytes, start, ends[id], this.spelled, start)
+        : spellBytes(bytes, start, ends[id], this.spelled, start);
+    const size = written < 0 ? FALLBACK : 1 + written - start;
+    this.lengths[id] = size;
+    return size;
+  }
+
+  /** Appends token `id`'s bytes from the fallback at {@link buffer}`[length]`; the new length. */
+  private appendFallback(id: number, length: number): number {
+    const piece = this.fallback.piece(id);
+    if (length + piece.length > this.buffer.length) this.grow(length, piece.length);
+    this.buffer.set(piece, length);
+    return length + piece.length;
+  }
+
+  /** Grows {@link buffer} to room for `more` bytes after its first `length`. */
+  private grow(length: number, more: number): Uint8Array {
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, length + more));
+    grown.set(this.buffer.subarray(0, length));
+    this.buffer = grown;
+    return grown;
+  }
+}
+
+function badId(ids: ArrayLike<number>, index: number, vocabSize: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, ids[index]),
+  );
+}
+
+/** Copies ASCII `bytes[start, end)` to `out[at]`: the end written, or -1 at a non-ASCII byte. */
+function copyAscii(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i];
+    if (byte >= 0x80) return -1;
+    out[at++] = byte;
+  }
+  return at;
+}
+
+/**
+ * Writes the bytes the byte-alphabet characters of UTF-8 `bytes[start, end)` spell (one or two
+ * UTF-8 bytes each) to `out[at]`: the end written, or -1 at a character that spells none.
+ */
+function spellBytes(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+  for (let i = start; i < end; ) {
+    const lead = bytes[i];
+    let code = lead;
+    if (lead < 0x80) {
+      i++;
+    } else if (lead >= 0xc2 && lead < 0xe0 && i + 1 < end && (bytes[i + 1] & 0xc0) === 0x80) {
+      code = ((lead & 0x1f) << 6) | (bytes[i + 1] & 0x3f);
+      i += 2;
+    } else {
+      return -1;
+    }
+    const byte = code < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[code] : -1;
+    if (byte < 0) return -1;
+    out[at++] = byte;
+  }
+  return at;
+}
