@@ -86,6 +86,36 @@ describeWithFixtures(
       });
     });
 
+    it("with --backend webgpu (Dawn, SwiftShader here) prints llama2.c text and the reference backend's", () => {
+      const expected = readFileSync(
+        fixturePath('stories260K/reference/expected_once_upon_a_time_n200.txt'),
+        'utf8',
+      ).replace(/\n$/, '');
+      const generate = (backend: string, prompt: string) =>
+        rotor([
+          'generate',
+          '--model',
+          model,
+          '--tokenizer',
+          tokenizer,
+          '--prompt',
+          prompt,
+          '--max-new-tokens',
+          '200',
+          '--temperature',
+          '0',
+          '--backend',
+          backend,
+        ]);
+      const once = generate('webgpu', 'Once upon a time');
+      expect(once.status, once.stderr).toBe(0);
+      expect(once.stdout.startsWith(expected), once.stdout).toBe(true);
+      const prompt = 'Lily and Ben went to the park';
+      const onGpu = generate('webgpu', prompt);
+      expect(onGpu.status, onGpu.stderr).toBe(0);
+      expect(onGpu.stdout).toBe(generate('reference', prompt).stdout);
+    }, 300_000);
+
     it('samples reproducibly with a seed', () => {
       const args = [
         'generate',
