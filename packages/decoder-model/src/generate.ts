@@ -271,17 +271,7 @@ export class TextGenerator {
     const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
     for (const id of context) decoder.push(id);
 
-    const stats: GenerationStats = {
-      seed: sampler.seed,
-      promptTokens: promptIds.length,
-      cachedTokens: 0,
-      generatedTokens: 0,
-      prefillMs: 0,
-      decodeMs: 0,
-      decodeTokensPerSecond: 0,
-      slides: 0,
-      stopReason: 'max-tokens',
-    };
+    const stats = initialStats(sampler.seed, promptIds.length);
     this.lastStats = stats;
     this.lastContext = context;
     const signal = options.signal;
@@ -397,17 +387,7 @@ export class TextGenerator {
       sampler.observe(ids);
       const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
       for (const id of ids) decoder.push(id);
-      const stats: GenerationStats = {
-        seed: sampler.seed,
-        promptTokens: ids.length,
-        cachedTokens: 0,
-        generatedTokens: 0,
-        prefillMs: 0,
-        decodeMs: 0,
-        decodeTokensPerSecond: 0,
-        slides: 0,
-        stopReason: 'max-tokens',
-      };
+      const stats = initialStats(sampler.seed, ids.length);
       return { sampler, decoder, stop: new StopFilter(options.stop), stats, done: false };
     });
     const batchStats: BatchGenerationStats = {
@@ -664,4 +644,19 @@ export class Conversation {
       this.ids = [...this.generator.context];
     }
   }
+}
+
+/** Statistics of a generation before its first token. */
+function initialStats(seed: number, promptTokens: number): GenerationStats {
+  return {
+    seed,
+    promptTokens,
+    cachedTokens: 0,
+    generatedTokens: 0,
+    prefillMs: 0,
+    decodeMs: 0,
+    decodeTokensPerSecond: 0,
+    slides: 0,
+    stopReason: 'max-tokens',
+  };
 }
