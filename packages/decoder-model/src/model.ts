@@ -169,6 +169,7 @@ interface LengthDependentRotary {
   turnSin: Float32Array; // [S, R/2]
   turnCosTable: TensorHandle; // [S, R/2] cos of (new angle - old angle) per cached row
   turnSinTable: TensorHandle; // [S, R/2]
+  turnAttrs: KernelAttrs<'applyRotary'>; // rows from position 0, key heads
 }
 
 /**
@@ -346,6 +347,13 @@ export class DecoderModel {
           turnSin: new Float32Array(tables.sin.length),
           turnCosTable: this.own(backend.allocate([capacity, tables.rotaryDim / 2])),
           turnSinTable: this.own(backend.allocate([capacity, tables.rotaryDim / 2])),
+          turnAttrs: {
+            numHeads: config.numKvHeads,
+            headDim: config.headDim,
+            rotaryDim: tables.rotaryDim,
+            layout: tables.layout,
+            positionOffset: 0,
+          },
         };
       }
       if (!backend.capabilities.rotaryLayouts.includes(tables.layout)) {
@@ -733,16 +741,9 @@ export class DecoderModel {
       }
       b.write(m.turnCosTable, m.turnCos.subarray(0, cached), 0);
       b.write(m.turnSinTable, m.turnSin.subarray(0, cached), 0);
-      const attrs = {
-        numHeads: this.config.numKvHeads,
-        headDim: this.config.headDim,
-        rotaryDim: this.rotaryDim,
-        layout: this.rotaryLayout,
-        positionOffset: 0,
-      };
       for (const cache of this.caches) {
         // keys [p, Hkv*Dh]: the cached rows of sequence 0, turned in place
-        this.rotate(b.view(cache.keys, [p, kvDim(this.config)]), m.turnCosTable, m.turnSinTable, attrs);
+        this.rotate(b.view(cache.keys, [p, kvDim(this.config)]), m.turnCosTable, m.turnSinTable, m.turnAttrs);
       }
     }
     const first = changed ? 0 : cached;
