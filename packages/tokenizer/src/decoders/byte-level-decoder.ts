@@ -4,13 +4,10 @@
  * stored where its UTF-8 lies (never longer), so later it is a plain copy. Every call copies
  * the ids' bytes into one reused buffer and decodes UTF-8 once, as tiktoken does.
  */
-import { InvalidArgumentError, mismatch } from '@rotor/core';
 import type { StringRanges } from '../models/token-table.js';
 import { CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
-import { decodeLossy, type TokenBytes } from './token-bytes.js';
+import { badId, DecodeBuffer, type TokenBytes } from './token-bytes.js';
 
-/** A decode buffer up to this size is kept for the next call; larger ones are let go. */
-const KEPT_BUFFER_BYTES = 1 << 20;
 /** Tokens up to this many bytes are copied as a fixed-length block. */
 const COPY_BYTES = 8;
 /** {@link ByteLevelDecoder}'s `spans` count for a token not met yet. */
@@ -30,7 +27,7 @@ export interface ByteLevelDecodeRules {
 
 /** Decodes id sequences of a byte-level vocabulary kept as UTF-8 token strings. */
 export class ByteLevelDecoder {
-  private buffer: Uint8Array = new Uint8Array(256);
+  private readonly buffer = new DecodeBuffer();
   /**
    * Per id at `2 * id`: where its spelled bytes start; at `2 * id + 1`: UNSEEN, FALLBACK, or 1 +
    * their count. Side by side, as a decode reads both at random ids: one cache miss, not two.
@@ -58,14 +55,11 @@ export class ByteLevelDecoder {
    * @throws InvalidArgumentError for an id that is not an integer in the vocabulary.
    */
   decode(ids: ArrayLike<number>, skipSpecial: boolean): string {
-    const length = this.copyBytes(ids, skipSpecial);
-    const text = decodeLossy(this.buffer, length);
-    if (this.buffer.length > KEPT_BUFFER_BYTES) this.buffer = new Uint8Array(256);
-    return text;
+    return this.buffer.text(this.copyBytes(ids, skipSpecial));
   }
 
   /**
-   * Writes the ids' bytes to the start of {@link buffer} (grown as needed); returns their
+   * Writes the ids' bytes to the start of the buffer (grown as needed); returns their
    * count. Nothing follows the loop: V8 runs it as on-stack-replaced code, which would
    * deoptimise on every call at code after the loop that had no type feedback yet.
    */
@@ -74,7 +68,8 @@ export class ByteLevelDecoder {
     const { tokenTypes } = this.rules;
     const [skipType1, skipType2] = this.rules.skippableTypes;
     const vocabSize = spans.length >> 1;
-    let out = this.buffer;
+    const buffer = this.buffer;
+    let out = buffer.bytes;
     let length = 0;
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index];
@@ -84,11 +79,11 @@ export class ByteLevelDecoder {
       if (size === UNSEEN) size = this.spell(id);
       if (size === FALLBACK) {
         length = this.appendFallback(id, length);
-        out = this.buffer;
+        out = buffer.bytes;
         continue;
       }
       size--;
-      if (length + size + COPY_BYTES > out.length) out = this.grow(length, size + COPY_BYTES);
+      if (length + size + COPY_BYTES > out.length) out = buffer.grow(length, size + COPY_BYTES);
       const start = spans[2 * id];
       if (size <= COPY_BYTES) {
         // A fixed-length copy has no branch to mispredict; bytes past `size` are overwritten next.
@@ -132,27 +127,14 @@ export class ByteLevelDecoder {
     return size;
   }
 
-  /** Appends token `id`'s bytes from the fallback at {@link buffer}`[length]`; the new length. */
+  /** Appends token `id`'s bytes from the fallback at byte `length` of the buffer; the new length. */
   private appendFallback(id: number, length: number): number {
     const piece = this.fallback.piece(id);
-    if (length + piece.length > this.buffer.length) this.grow(length, piece.length);
-    this.buffer.set(piece, length);
+    const { buffer } = this;
+    if (length + piece.length > buffer.bytes.length) buffer.grow(length, piece.length);
+    buffer.bytes.set(piece, length);
     return length + piece.length;
   }
-
-  /** Grows {@link buffer} to room for `more` bytes after its first `length`. */
-  private grow(length: number, more: number): Uint8Array {
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, length + more));
-    grown.set(this.buffer.subarray(0, length));
-    this.buffer = grown;
-    return grown;
-  }
-}
-
-function badId(ids: ArrayLike<number>, index: number, vocabSize: number): InvalidArgumentError {
-  return new InvalidArgumentError(
-    mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, ids[index]),
-  );
 }
 
 /** Copies ASCII `bytes[start, end)` to `out[at]`: the end written, or -1 at a non-ASCII byte. */

@@ -69,9 +69,37 @@ export interface PackedDecodeRules {
   readonly stripFirstSpace: boolean;
 }
 
+/** The reused byte buffer a decoder copies the ids' bytes into, decoded as UTF-8 once. */
+export class DecodeBuffer {
+  /** The bytes; replaced when grown, so read it again after {@link grow}. */
+  bytes: Uint8Array = new Uint8Array(256);
+
+  /** Grows {@link bytes} to room for `more` bytes after its first `length`; the new array. */
+  grow(length: number, more: number): Uint8Array {
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, length + more));
+    grown.set(this.bytes.subarray(0, length));
+    this.bytes = grown;
+    return grown;
+  }
+
+  /** The first `length` bytes as UTF-8 text ({@link decodeLossy}); a very large buffer is let go. */
+  text(length: number): string {
+    const text = decodeLossy(this.bytes, length);
+    if (this.bytes.length > KEPT_BUFFER_BYTES) this.bytes = new Uint8Array(256);
+    return text;
+  }
+}
+
+/** The error for `ids[index]`, which is not an integer in `[0, vocabSize)`. */
+export function badId(ids: ArrayLike<number>, index: number, vocabSize: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, ids[index]),
+  );
+}
+
 /** Decodes id sequences over {@link TokenBytes}. */
 export class PackedDecoder {
-  private buffer: Uint8Array = new Uint8Array(256);
+  private readonly buffer = new DecodeBuffer();
 
   constructor(
     private readonly tokens: TokenBytes,
@@ -85,14 +113,11 @@ export class PackedDecoder {
    * @throws InvalidArgumentError for an id that is not an integer in the vocabulary.
    */
   decode(ids: ArrayLike<number>, skipSpecial: boolean): string {
-    const length = this.copyBytes(ids, skipSpecial);
-    const text = decodeLossy(this.buffer, length);
-    if (this.buffer.length > KEPT_BUFFER_BYTES) this.buffer = new Uint8Array(256);
-    return text;
+    return this.buffer.text(this.copyBytes(ids, skipSpecial));
   }
 
   /**
-   * Writes the ids' bytes to the start of {@link buffer}; returns their count. Nothing follows
+   * Writes the ids' bytes to the start of the buffer; returns their count. Nothing follows
    * the loop: V8 runs it as on-stack-replaced code, which would deoptimise on every call at
    * code after the loop that had no type feedback yet.
    */
@@ -102,7 +127,8 @@ export class PackedDecoder {
     const { skippable } = this.rules;
     const vocabSize = lengths.length;
     let stripSpace = this.rules.stripFirstSpace;
-    let out = this.buffer;
+    const buffer = this.buffer;
+    let out = buffer.bytes;
     let length = 0;
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index];
@@ -116,25 +142,11 @@ export class PackedDecoder {
         stripSpace = false;
         if (bytes[start] === SPACE) start++;
       }
-      if (length + end - start > out.length) out = this.grow(length, end - start);
+      if (length + end - start > out.length) out = buffer.grow(length, end - start);
       for (let i = start; i < end; i++) out[length++] = bytes[i];
     }
     return length;
   }
-
-  /** Grows {@link buffer} to room for `more` bytes after its first `length`. */
-  private grow(length: number, more: number): Uint8Array {
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, length + more));
-    grown.set(this.buffer.subarray(0, length));
-    this.buffer = grown;
-    return grown;
-  }
-}
-
-function badId(ids: ArrayLike<number>, index: number, vocabSize: number): InvalidArgumentError {
-  return new InvalidArgumentError(
-    mismatch('token id', `ids[${index}]`, `an integer in 0..${vocabSize - 1}`, ids[index]),
-  );
 }
 
 /** Below this many bytes a JavaScript decoder beats a TextDecoder call. */
