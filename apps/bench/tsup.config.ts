@@ -2,7 +2,11 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { main: 'src/main.ts', 'load-probe': 'src/tokenizers/load-probe.ts' },
+    entry: {
+      main: 'src/main.ts',
+      'load-probe': 'src/tokenizers/load-probe.ts',
+      'throughput-probe': 'src/tokenizers/throughput-probe.ts',
+    },
     format: ['esm'],
     sourcemap: true,
     // Cleans all but the files the builds below write into the same folder at the same time.

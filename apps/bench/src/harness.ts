@@ -35,15 +35,20 @@ export async function measure(run: () => unknown, options: MeasureOptions = {}):
     await run();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+  return summarize(times);
+}
+
+/** Median, extremes and spread of repeated measurements (any unit). */
+export function summarize(values: readonly number[]): Measurement {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   const median = at(0.5);
   return {
     median,
-    min: times[0],
-    max: times[times.length - 1],
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
     spread: median > 0 ? (at(0.75) - at(0.25)) / median : 0,
-    runs: times.length,
+    runs: sorted.length,
   };
 }
 

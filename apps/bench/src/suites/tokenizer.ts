@@ -3,20 +3,21 @@
  * decode MB/s of UTF-8 and the time to load the vocabulary.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadLlama2cTokenizer } from '@rotor/tokenizer';
-import { measure } from '../harness.js';
+import { measure, summarize } from '../harness.js';
 import type { BenchResult } from '../results.js';
 import type { BenchTask, Suite, SuiteContext } from '../suite.js';
 import { type Corpus, code, multilingual, prose } from '../tokenizers/corpora.js';
-import { GPT2_GGUF, PEERS, type PeerTokenizer } from '../tokenizers/peers.js';
+import { GPT2_GGUF, PEERS } from '../tokenizers/peers.js';
+import type { ThroughputProbeResult } from '../tokenizers/throughput-probe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = resolve(here, '../../..');
-const utf8 = new TextEncoder();
 
 /** Index of the first difference between two id sequences, or -1. */
 function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -39,7 +40,7 @@ function againstFastestPeer(results: BenchResult[]): BenchResult[] {
   });
 }
 
-/** Encode and decode MB/s of every GPT-2 tokenizer on one corpus, each validated against tiktoken first. */
+/** Encode and decode MB/s of every GPT-2 tokenizer on one corpus, each in a fresh process, validated against tiktoken. */
 function gpt2Task(corpus: Corpus): BenchTask {
   return {
     name: `GPT-2 ${corpus.name}`,
@@ -59,67 +60,95 @@ function gpt2Task(corpus: Corpus): BenchTask {
       }
       const size = context.quick ? 100_000 : 200_000;
       const runs = context.quick ? 3 : 4;
-      // Slice 0 validates and warms up encode and decode alike for every tokenizer (no one's
-      // first-call work or unoptimised code is timed); slices 1..runs are timed, each once.
-      const texts = Array.from({ length: runs + 1 }, (_, i) => corpus.slice(i, size));
-      const megabytes = texts.map((t) => utf8.encode(t).length / 1e6);
-      let oracle: ArrayLike<number>[] | undefined;
+      const passes = context.quick ? 3 : 7;
+      const scratch = mkdtempSync(join(tmpdir(), 'rotor-tokenizer-bench-'));
+      let oracle: number[][] | undefined;
       const results: BenchResult[] = [];
-      for (const peer of PEERS) {
-        let tokenizer: PeerTokenizer;
-        try {
-          tokenizer = await peer.load(context.fixtures);
-        } catch (error) {
-          context.record({
-            suite: 'tokenizer',
-            name,
-            backend: peer.name,
-            metric: 'skipped',
-            value: 0,
-            unit: '',
-            note: `does not load here: ${error instanceof Error ? error.message : String(error)}`,
+      try {
+        for (const peer of PEERS) {
+          let measured: ThroughputProbeResult;
+          try {
+            measured = throughputProbe(
+              peer.name,
+              corpus.name,
+              [size, runs, passes],
+              context.fixtures,
+              scratch,
+            );
+          } catch (error) {
+            context.record({
+              suite: 'tokenizer',
+              name,
+              backend: peer.name,
+              metric: 'skipped',
+              value: 0,
+              unit: '',
+              note: `does not run here: ${(error instanceof Error ? error.message : String(error)).slice(0, 200)}`,
+            });
+            continue;
+          }
+          const { ids } = measured;
+          oracle ??= ids;
+          const disagreements = ids
+            .map((sequence, i) => ({ i, at: firstDifference(sequence, oracle![i]) }))
+            .filter(({ at }) => at >= 0);
+          const notes = [
+            disagreements.length
+              ? `DISAGREES with tiktoken (slice ${disagreements[0].i}, id ${disagreements[0].at} of ${oracle[disagreements[0].i].length})${disagreements[0].i === 0 ? ' before timing' : ''}`
+              : peer.name === 'tiktoken'
+                ? 'oracle'
+                : 'ids equal tiktoken’s',
+            measured.roundTrip ? '' : 'decode does not round-trip',
+          ]
+            .filter(Boolean)
+            .join('; ');
+          const base = { suite: 'tokenizer', name, backend: peer.name, unit: 'MB/s', note: notes };
+          const encode = summarize(measured.encode);
+          const decode = summarize(measured.decode);
+          results.push({ ...base, metric: 'encode', value: encode.median, runs, spread: encode.spread });
+          results.push({
+            ...base,
+            metric: 'decode',
+            value: decode.median,
+            runs: passes,
+            spread: decode.spread,
           });
-          continue;
         }
-        const ids: ArrayLike<number>[] = [tokenizer.encode(texts[0])];
-        let roundTrip = tokenizer.decode(ids[0]) === texts[0];
-        const encodeTimes: number[] = [];
-        for (let i = 1; i <= runs; i++) {
-          const start = performance.now();
-          ids.push(tokenizer.encode(texts[i]));
-          encodeTimes.push((performance.now() - start) / 1000 / megabytes[i]);
-        }
-        const decodeTimes: number[] = [];
-        for (let i = 1; i <= runs; i++) {
-          const start = performance.now();
-          const text = tokenizer.decode(ids[i]);
-          // Reading a character makes V8 flatten a string built by concatenation, as any use would.
-          text.charCodeAt(0);
-          decodeTimes.push((performance.now() - start) / 1000 / megabytes[i]);
-          roundTrip &&= text === texts[i];
-        }
-        oracle ??= ids;
-        const disagreements = ids
-          .map((sequence, i) => ({ i, at: firstDifference(sequence, oracle![i]) }))
-          .filter(({ at }) => at >= 0);
-        const notes = [
-          disagreements.length
-            ? `DISAGREES with tiktoken (slice ${disagreements[0].i}, id ${disagreements[0].at} of ${oracle[disagreements[0].i].length})${disagreements[0].i === 0 ? ' before timing' : ''}`
-            : peer.name === 'tiktoken'
-              ? 'oracle'
-              : 'ids equal tiktoken’s',
-          roundTrip ? '' : 'decode does not round-trip',
-        ]
-          .filter(Boolean)
-          .join('; ');
-        const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-        const base = { suite: 'tokenizer', name, backend: peer.name, unit: 'MB/s', runs, note: notes };
-        results.push({ ...base, metric: 'encode', value: 1 / median(encodeTimes) });
-        results.push({ ...base, metric: 'decode', value: 1 / median(decodeTimes) });
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
       }
       for (const result of againstFastestPeer(results)) context.record(result);
     },
   };
+}
+
+/** Runs the throughput probe for one tokenizer and corpus in a fresh Node process. */
+function throughputProbe(
+  peer: string,
+  corpus: string,
+  [size, runs, passes]: [number, number, number],
+  fixtures: string,
+  scratch: string,
+): ThroughputProbeResult {
+  const out = join(scratch, 'result.json');
+  rmSync(out, { force: true });
+  const child = spawnSync(
+    process.execPath,
+    [
+      join(here, 'throughput-probe.js'),
+      peer,
+      corpus,
+      String(size),
+      String(runs),
+      String(passes),
+      fixtures,
+      repositoryRoot,
+      out,
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (child.status !== 0) throw new Error(child.stderr || `throughput probe of ${peer} failed`);
+  return JSON.parse(readFileSync(out, 'utf8')) as ThroughputProbeResult;
 }
 
 /** Vocabulary load time and memory, each tokenizer in a fresh Node process. */

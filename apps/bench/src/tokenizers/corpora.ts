@@ -130,3 +130,11 @@ export function code(repositoryRoot: string): Corpus & { bytes: number } {
     },
   };
 }
+
+/** The corpus named `name` (a {@link Corpus.name}). */
+export function corpusNamed(name: string, repositoryRoot: string): Corpus {
+  if (name === prose.name) return prose;
+  if (name === multilingual.name) return multilingual;
+  if (name === 'code') return code(repositoryRoot);
+  throw new Error(`unknown corpus "${name}"`);
+}

@@ -18,6 +18,11 @@ export interface Peer {
   load(fixtures: string): Promise<PeerTokenizer>;
 }
 
+/** The ids as an array, copied only when they are not one (each peer decodes its own encode's ids). */
+function asArray(ids: ArrayLike<number>): number[] {
+  return Array.isArray(ids) ? ids : Array.from(ids);
+}
+
 /** The GPT-2 vocabulary file of the fixtures. */
 export const GPT2_GGUF = 'tokenizers/llama-cpp/ggml-vocab-gpt-2.gguf';
 
@@ -26,7 +31,7 @@ const rotor: Peer = {
   async load(fixtures) {
     const { loadGgufTokenizer } = await import('@rotor/tokenizer');
     const tokenizer = loadGgufTokenizer(await readFile(join(fixtures, GPT2_GGUF)), { source: GPT2_GGUF });
-    return { encode: (text) => tokenizer.encode(text), decode: (ids) => tokenizer.decode(Array.from(ids)) };
+    return { encode: (text) => tokenizer.encode(text), decode: (ids) => tokenizer.decode(ids) };
   },
 };
 
@@ -38,7 +43,7 @@ const tiktoken: Peer = {
     const utf8 = new TextDecoder();
     return {
       encode: (text) => encoding.encode_ordinary(text),
-      decode: (ids) => utf8.decode(encoding.decode(Uint32Array.from(ids))),
+      decode: (ids) => utf8.decode(encoding.decode(ids instanceof Uint32Array ? ids : Uint32Array.from(ids))),
     };
   },
 };
@@ -51,7 +56,7 @@ const gptTokenizer: Peer = {
     // Special-token text is ordinary text here, as in tiktoken's encode_ordinary.
     return {
       encode: (text) => encode(text, { disallowedSpecial: new Set() }),
-      decode: (ids) => decode(Array.from(ids)),
+      decode: (ids) => decode(asArray(ids)),
     };
   },
 };
@@ -64,7 +69,7 @@ const jsTiktoken: Peer = {
     const encoding = new Tiktoken(ranks);
     return {
       encode: (text) => encoding.encode(text, [], []),
-      decode: (ids) => encoding.decode(Array.from(ids)),
+      decode: (ids) => encoding.decode(asArray(ids)),
     };
   },
 };
@@ -105,7 +110,7 @@ const huggingFace: Peer = {
     const tokenizer = new Tokenizer(json, {});
     return {
       encode: (text) => tokenizer.encode(text).ids,
-      decode: (ids) => tokenizer.decode(Array.from(ids), { clean_up_tokenization_spaces: false }),
+      decode: (ids) => tokenizer.decode(asArray(ids), { clean_up_tokenization_spaces: false }),
     };
   },
 };

@@ -58,6 +58,27 @@ describe('decodeLossy', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('gives TextDecoder’s text for long inputs, mostly ASCII or mostly not', () => {
+    const piece = fc.oneof(
+      bytesArbitrary,
+      fc.string({ unit: 'grapheme', maxLength: 30 }).map((text) => new TextEncoder().encode(text)),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).map((text) => new TextEncoder().encode(text)),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 4, maxLength: 60 }), (pieces) => {
+        const bytes = concat(pieces);
+        expect(decodeLossy(bytes, bytes.length)).toBe(reference.decode(bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('decodes only the first `length` bytes of a longer buffer', () => {
+    const bytes = new TextEncoder().encode('日本語のテキスト'.repeat(20));
+    expect(decodeLossy(bytes, 60)).toBe(reference.decode(bytes.subarray(0, 60)));
+    expect(decodeLossy(bytes, 90)).toBe('日本語のテキスト'.repeat(20).slice(0, 30));
+  });
 });
 
 describe('PackedDecoder', () => {

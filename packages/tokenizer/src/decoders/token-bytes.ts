@@ -73,20 +73,27 @@ export interface PackedDecodeRules {
 export class DecodeBuffer {
   /** The bytes; replaced when grown, so read it again after {@link grow}. */
   bytes: Uint8Array = new Uint8Array(256);
+  /** A view of {@link bytes}, for multi-byte writes; replaced with it. */
+  view = new DataView(this.bytes.buffer);
 
   /** Grows {@link bytes} to room for `more` bytes after its first `length`; the new array. */
   grow(length: number, more: number): Uint8Array {
     const grown = new Uint8Array(Math.max(this.bytes.length * 2, length + more));
     grown.set(this.bytes.subarray(0, length));
-    this.bytes = grown;
+    this.use(grown);
     return grown;
   }
 
   /** The first `length` bytes as UTF-8 text ({@link decodeLossy}); a very large buffer is let go. */
   text(length: number): string {
     const text = decodeLossy(this.bytes, length);
-    if (this.bytes.length > KEPT_BUFFER_BYTES) this.bytes = new Uint8Array(256);
+    if (this.bytes.length > KEPT_BUFFER_BYTES) this.use(new Uint8Array(256));
     return text;
+  }
+
+  private use(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer);
   }
 }
 
@@ -151,17 +158,72 @@ export class PackedDecoder {
 
 /** Below this many bytes a JavaScript decoder beats a TextDecoder call. */
 const SMALL_DECODE_BYTES = 64;
+/** Bytes read to estimate how much of the text is not ASCII: about this many, evenly spaced. */
+const DENSITY_SAMPLES = 1024;
+/** A code unit buffer up to this many units is kept for the next call. */
+const KEPT_UNITS = 1 << 20;
+const utf16 = new TextDecoder('utf-16le', { ignoreBOM: true });
+/** Code units written by {@link utf8ToUtf16}; grown as needed, reused (decoding never re-enters). */
+let units = new Uint16Array(256);
 
-/** `bytes[0, length)` as UTF-8 with WHATWG's replacement rules (one U+FFFD per maximal invalid subpart). */
+/**
+ * `bytes[0, length)` as UTF-8 with WHATWG's replacement rules (one U+FFFD per maximal invalid
+ * subpart). TextDecoder turns ASCII into a string far faster than any loop, but non-ASCII text at
+ * ~160 MB/s (V8 11, Node 20); for text mostly not ASCII, a JavaScript loop writing UTF-16 code
+ * units and a UTF-16 TextDecoder (a plain copy) are ~1.6× that.
+ */
 export function decodeLossy(bytes: Uint8Array, length: number): string {
-  if (length > SMALL_DECODE_BYTES) return lossyUtf8.decode(bytes.subarray(0, length));
-  let text = '';
+  if (length > SMALL_DECODE_BYTES && !mostlyNotAscii(bytes, length))
+    return lossyUtf8.decode(bytes.subarray(0, length));
+  if (units.length < length) units = new Uint16Array(Math.max(length, 2 * units.length));
+  const count = utf8ToUtf16(bytes, length, units);
+  const text =
+    length > SMALL_DECODE_BYTES
+      ? utf16.decode(units.subarray(0, count))
+      : String.fromCharCode.apply(null, units.subarray(0, count) as unknown as number[]);
+  if (units.length > KEPT_UNITS) units = new Uint16Array(256);
+  return text;
+}
+
+/** Whether more than a quarter of a sample of `bytes[0, length)` is not ASCII. */
+function mostlyNotAscii(bytes: Uint8Array, length: number): boolean {
+  const step = Math.max(1, Math.floor(length / DENSITY_SAMPLES));
+  let samples = 0;
+  let notAscii = 0;
+  for (let i = 0; i < length; i += step) {
+    samples++;
+    notAscii += bytes[i] >>> 7;
+  }
+  return 4 * notAscii > samples;
+}
+
+/**
+ * Writes the UTF-16 code units of UTF-8 `bytes[0, length)` to `out` (room for `length` units:
+ * no sequence yields more units than bytes); returns their count. Invalid input becomes
+ * U+FFFD exactly as TextDecoder makes it.
+ */
+export function utf8ToUtf16(bytes: Uint8Array, length: number, out: Uint16Array): number {
+  let count = 0;
   let i = 0;
   while (i < length) {
     const lead = bytes[i++];
     if (lead < 0x80) {
-      text += String.fromCharCode(lead);
+      out[count++] = lead;
       continue;
+    }
+    // Valid two- and three-byte sequences (all of most scripts) without the general loop.
+    if (lead >= 0xc2 && lead < 0xe0 && i < length && (bytes[i] & 0xc0) === 0x80) {
+      out[count++] = ((lead & 0x1f) << 6) | (bytes[i++] & 0x3f);
+      continue;
+    }
+    if (lead > 0xe0 && lead < 0xf0 && lead !== 0xed && i + 1 < length) {
+      const second = bytes[i];
+      const third = bytes[i + 1];
+      if ((second & 0xc0) === 0x80 && (third & 0xc0) === 0x80) {
+        out[count++] = ((lead & 0x0f) << 12) | ((second & 0x3f) << 6) | (third & 0x3f);
+        i += 2;
+        continue;
+      }
     }
     let need: number;
     let cp: number;
@@ -181,7 +243,7 @@ export function decodeLossy(bytes: Uint8Array, length: number): string {
       if (lead === 0xf0) lower = 0x90;
       if (lead === 0xf4) upper = 0x8f;
     } else {
-      text += '\uFFFD';
+      out[count++] = 0xfffd;
       continue;
     }
     let seen = 0;
@@ -192,7 +254,14 @@ export function decodeLossy(bytes: Uint8Array, length: number): string {
       seen++;
     }
     // An incomplete sequence is one U+FFFD; the byte that broke it is read again.
-    text += seen < need ? '\uFFFD' : String.fromCodePoint(cp);
+    if (seen < need) {
+      out[count++] = 0xfffd;
+    } else if (cp >= 0x10000) {
+      out[count++] = 0xd800 | ((cp - 0x10000) >> 10);
+      out[count++] = 0xdc00 | (cp & 0x3ff);
+    } else {
+      out[count++] = cp;
+    }
   }
-  return text;
+  return count;
 }

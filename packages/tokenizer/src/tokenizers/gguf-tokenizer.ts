@@ -19,7 +19,7 @@ import type { RankBpeModel } from '../models/rank-bpe.js';
 import type { ScoreBpeModel } from '../models/score-bpe.js';
 import type { TokenLookup } from '../models/token-index.js';
 import { type TokenList, TokenTable } from '../models/token-table.js';
-import { WordCache } from '../models/word-cache.js';
+import { CodePointWordCache, HASH_SEED, hashCodePoint } from '../models/word-cache.js';
 import type { WordPieceModel } from '../models/word-piece.js';
 import { normalizeBert } from '../normalizers/bert-normalizer.js';
 import { splitBertWords } from '../pre-tokenizers/bert-pre-tokenizer.js';
@@ -124,7 +124,7 @@ export class GgufTokenizer implements Tokenizer {
   /** Id of each byte: `<0xNN>` for `llama`, the byte-alphabet character for `gpt2`; -1 when absent. */
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly scratch = new Int32Array(4096);
-  private readonly wordCache = new WordCache();
+  private readonly wordCache = new CodePointWordCache();
 
   constructor(data: GgufTokenizerData) {
     this.data = data;
@@ -265,7 +265,7 @@ export class GgufTokenizer implements Tokenizer {
       prefixed = model.addSpacePrefix && afterSpecial;
       this.encodeLlama(cps, prefixed, model.model, ids);
     } else {
-      this.encodeGpt2(text, start, cps, model, ids);
+      this.encodeGpt2(cps, model, ids);
     }
     if (offsets !== undefined) this.byteOffsets(cps, units!, start, prefixed, ids, first, offsets);
   }
@@ -294,10 +294,7 @@ export class GgufTokenizer implements Tokenizer {
     }
   }
 
-  /** `cps` are the code points of `text` from UTF-16 offset `start` on. */
   private encodeGpt2(
-    text: string,
-    start: number,
     cps: Uint32Array,
     model: Extract<GgufTokenizerModel, { kind: 'gpt2' }>,
     ids: number[],
@@ -305,19 +302,18 @@ export class GgufTokenizer implements Tokenizer {
     let pieces: number[] = [0, cps.length];
     for (const rule of model.preset.rules) pieces = applyRule(cps, pieces, rule);
     const bytes = new Uint8Array(4);
-    // Pieces cover the segment in order, so their UTF-16 offsets follow from their lengths.
-    let unitEnd = start;
     for (let p = 0; p < pieces.length; p += 2) {
-      const unitStart = unitEnd;
+      const wordStart = pieces[p];
+      const wordEnd = pieces[p + 1];
       let byteCount = 0;
-      for (let i = pieces[p]; i < pieces[p + 1]; i++) {
+      let hash = HASH_SEED;
+      for (let i = wordStart; i < wordEnd; i++) {
         const cp = cps[i];
         byteCount += utf8Length(cp);
-        unitEnd += cp > 0xffff ? 2 : 1;
+        hash = hashCodePoint(hash, cp);
       }
-      // The piece's text determines its ids (lone surrogates always become U+FFFD).
-      const word = text.slice(unitStart, unitEnd);
-      if (this.wordCache.appendTo(word, ids)) continue;
+      // The piece's code points determine its ids.
+      if (this.wordCache.appendTo(cps, wordStart, wordEnd, hash, ids)) continue;
       const first = ids.length;
       const symbols = byteCount <= this.scratch.length ? this.scratch : new Int32Array(byteCount);
       let count = 0;
@@ -338,7 +334,7 @@ export class GgufTokenizer implements Tokenizer {
         count = model.model.merge(symbols, count);
         for (let i = 0; i < count; i++) ids.push(symbols[i]);
       }
-      this.wordCache.remember(word, ids, first);
+      this.wordCache.remember(cps, wordStart, wordEnd, hash, ids, first);
     }
   }
 
