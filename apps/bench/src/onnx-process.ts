@@ -17,6 +17,8 @@ export interface OnnxProcessRequest {
   prompt: number;
   decode: number;
   prefillRuns: number;
+  /** Minimum untimed warm-up, ms ({@link runGreedy}). */
+  warmupMs: number;
   maxSequenceLength: number;
 }
 
@@ -32,7 +34,7 @@ const request = JSON.parse(process.argv[2]) as OnnxProcessRequest;
 const weights = await loadModelSpec(request.spec);
 const runner = await createOnnxRunner(weights, request.form, request.threads, request.maxSequenceLength);
 const ids = promptIds(request.prompt, weights.config.vocabSize);
-const run = await runGreedy(runner, ids, request.decode, request.prefillRuns);
+const run = await runGreedy(runner, ids, request.decode, request.prefillRuns, request.warmupMs);
 await runner.dispose();
 const result: OnnxProcessResult = {
   label: runner.label,

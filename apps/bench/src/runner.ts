@@ -50,20 +50,33 @@ export interface GreedyRun {
   prefillLogits?: Float32Array;
 }
 
+/** Untimed greedy passes stop after this many, however short the warm-up time. */
+const MAX_WARMUP_PASSES = 64;
+
 /**
- * One untimed prefill and one untimed greedy pass of `decode` steps (warm-up: JIT tiers, thread
- * pools, pipeline caches), `prefillRuns` timed prefills (median; each replaces the cache), then
- * `decode` greedy steps from the last one, timed together.
+ * Untimed prefills and greedy passes of `decode` steps for at least `warmupMs` (at least one
+ * pass): JIT tiers, thread pools, pipeline caches. A JavaScript engine optimises a function
+ * called once per token only after hundreds of tokens, so one short pass would time the
+ * interpreter. Then `prefillRuns` timed prefills (median; each replaces the cache), then `decode`
+ * greedy steps from the last one, timed together. Every runner gets the same protocol.
  */
 export async function runGreedy(
   runner: ModelRunner,
   ids: readonly number[],
   decode: number,
   prefillRuns: number,
+  warmupMs = 1000,
 ): Promise<GreedyRun> {
   let logits = await runner.prefill(ids);
   const prefillLogits = logits.slice();
-  for (let step = 0; step < decode; step++) logits = await runner.step(argmax(logits), ids.length + step);
+  const warmupStart = performance.now();
+  for (let pass = 0; pass < MAX_WARMUP_PASSES; pass++) {
+    if (pass > 0) {
+      if (performance.now() - warmupStart >= warmupMs) break;
+      logits = await runner.prefill(ids);
+    }
+    for (let step = 0; step < decode; step++) logits = await runner.step(argmax(logits), ids.length + step);
+  }
   const times: number[] = [];
   for (let i = 0; i < prefillRuns; i++) {
     const start = performance.now();

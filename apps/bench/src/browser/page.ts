@@ -55,7 +55,7 @@ function stories260KTask(url: string | undefined, quick: boolean): BenchTask {
         let runner: ModelRunner | undefined;
         try {
           runner = await createRotorRunner(weights, backend, prompt + decode + 1);
-          const run = await runGreedy(runner, ids, decode, quick ? 2 : 3);
+          const run = await runGreedy(runner, ids, decode, quick ? 2 : 3, quick ? 100 : 1000);
           if (!reference) reference = run.tokens;
           else validateTokens(`stories260K on ${backend.name}`, run.tokens, reference);
           rates.push({

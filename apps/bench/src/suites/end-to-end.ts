@@ -99,6 +99,7 @@ function modelTask(model: BenchModel, prompt: number, decode: number): BenchTask
       const ids = promptIds(prompt, weights.config.vocabSize);
       const maxSequenceLength = prompt + decode + 1;
       const prefillRuns = context.quick ? 2 : 3;
+      const warmupMs = context.quick ? 100 : 1000;
       const measured: Measured[] = [];
       let referenceTokens: number[] | undefined;
       let q8ReferenceLogits: Float32Array | undefined;
@@ -135,7 +136,7 @@ function modelTask(model: BenchModel, prompt: number, decode: number): BenchTask
         let runner: ModelRunner | undefined;
         try {
           runner = await create();
-          const run = await runGreedy(runner, ids, decode, prefillRuns);
+          const run = await runGreedy(runner, ids, decode, prefillRuns, warmupMs);
           const m: Measured = {
             backend,
             weights: quantized,
@@ -212,6 +213,7 @@ function modelTask(model: BenchModel, prompt: number, decode: number): BenchTask
             prompt,
             decode,
             prefillRuns,
+            warmupMs,
             maxSequenceLength,
           });
           accept(

@@ -40,6 +40,9 @@
  *       H12 Dh64 T256: 7.74 → 6.73 ms (1.15×, ~15 GFLOP/s, the probed 1-thread f32x4 peak);
  *       H8/4 Dh8 T256: 2.62 → 2.00 ms (1.31×); T16: equal (45 µs).
  *   Greedy tokens of every model tried stayed identical to v1's.
+ *   v3  `exp4` rounds with a 1.5 × 2^23 shift instead of `nearest` + `trunc_sat` (bit-identical
+ *       output): stories260K's H8/4 Dh8 decode at 200 keys 13.5 → 8.9 µs per call (1.5×; medians of
+ *       9 × 5,000 calls), at 287 keys 19.6 → 12.0 µs; exp was ~30% of the call before.
  *   host (wasm-backend.ts): the single-thread decode call made with its arguments spelled out
  *       instead of `apply` through the JS-to-wasm wrapper: stories260K decode 1.04–1.08× (per
  *       CPU-second / paired medians of 11 alternating runs of 400 tokens), tokens identical.

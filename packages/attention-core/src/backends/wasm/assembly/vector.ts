@@ -71,7 +71,11 @@ export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
  */
 export function exp4(x: v128): v128 {
   const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.5));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(<f32>Math.LOG2E)));
+  // Adding 1.5 * 2^23 rounds to an integer (to nearest even, as `nearest`) and leaves it in the
+  // low mantissa bits, where a shift makes it the exponent: no `nearest`, no float-to-int
+  // conversion (both several instructions each on x64). Same n, same result.
+  const shifted = f32x4.add(f32x4.mul(clamped, f32x4.splat(<f32>Math.LOG2E)), f32x4.splat(ROUNDING_SHIFT));
+  const n = f32x4.sub(shifted, f32x4.splat(ROUNDING_SHIFT));
   let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.add(r, f32x4.mul(n, f32x4.splat(2.1219444e-4)));
   let p = f32x4.add(f32x4.mul(f32x4.splat(1.98756915e-4), r), f32x4.splat(1.3981999507e-3));
@@ -80,9 +84,12 @@ export function exp4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.add(i32x4.shl(shifted, 23), i32x4.splat(127 << 23));
   return f32x4.mul(y, scale);
 }
+
+/** 1.5 × 2^23: a float of this size has no fraction bits, so adding it rounds to an integer. */
+const ROUNDING_SHIFT: f32 = 12582912.0;
 
 /** `row[c] = e^(row[c] - shift)` for c < n (the row is padded to whole vectors); returns their sum. */
 export function expShifted(row: usize, n: i32, shift: f32): f32 {
