@@ -47,7 +47,7 @@
  *       instead of `apply` through the JS-to-wasm wrapper: stories260K decode 1.04–1.08× (per
  *       CPU-second / paired medians of 11 alternating runs of 400 tokens), tokens identical.
  */
-import { dot, expShifted, horizontalSum, scaleInPlace } from './vector';
+import { dot, expShifted, horizontalSum, scaleInPlace, sum4 } from './vector';
 
 /** Keys scored per tile. */
 const TILE = 64;
@@ -117,10 +117,7 @@ function dot4(qv: usize, k0: usize, kvRowBytes: usize, Dh: i32): v128 {
     a2 = f32x4.add(a2, f32x4.mul(x, v128.load(k2 + o)));
     a3 = f32x4.add(a3, f32x4.mul(x, v128.load(k3 + o)));
   }
-  // transpose-add: lane c of the result is the sum of a_c's lanes
-  const low = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
-  const high = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
-  let sums = f32x4.add(v128.shuffle<f32>(low, high, 0, 1, 4, 5), v128.shuffle<f32>(low, high, 2, 3, 6, 7));
+  let sums = sum4(a0, a1, a2, a3);
   if (vectorEnd < Dh) {
     let t0: f32 = 0;
     let t1: f32 = 0;

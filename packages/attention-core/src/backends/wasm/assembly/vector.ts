@@ -15,6 +15,13 @@ export function horizontalSum(v: v128): f32 {
   );
 }
 
+/** Lane c of the result: the sum of the lanes of a_c (a transpose-add: 6 shuffles, 3 adds). */
+export function sum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const low = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const high = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(low, high, 0, 1, 4, 5), v128.shuffle<f32>(low, high, 2, 3, 6, 7));
+}
+
 /** `a · b` over n elements, two accumulators to hide the add latency. */
 export function dot(a: usize, b: usize, n: i32): f32 {
   let s0 = f32x4.splat(0);
