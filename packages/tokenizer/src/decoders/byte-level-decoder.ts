@@ -61,50 +61,40 @@ export class ByteLevelDecoder {
     return this.buffer.text(this.copyBytes(ids, skipSpecial));
   }
 
-  /**
-   * Writes the ids' bytes to the start of the buffer (grown as needed); returns their
-   * count. Nothing follows the loop: V8 runs it as on-stack-replaced code, which would
-   * deoptimise on every call at code after the loop that had no type feedback yet.
-   */
+  /** Writes the ids' bytes to the start of the buffer (grown as needed); returns their count. */
   private copyBytes(ids: ArrayLike<number>, skipSpecial: boolean): number {
-    const { spans, spelled, spelledView } = this;
-    const { tokenTypes } = this.rules;
-    const [skipType1, skipType2] = this.rules.skippableTypes;
-    const vocabSize = spans.length >> 1;
-    const buffer = this.buffer;
-    let out = buffer.bytes;
-    let outView = buffer.view;
     let length = 0;
-    for (let index = 0; index < ids.length; index++) {
+    let index = 0;
+    while (index < ids.length) {
+      const { tokenTypes, skippableTypes } = this.rules;
+      index = copyRun(
+        ids,
+        index,
+        length,
+        skipSpecial,
+        skippableTypes[0],
+        skippableTypes[1],
+        tokenTypes,
+        this.spans,
+        this.spelled,
+        this.spelledView,
+        this.buffer.bytes,
+        this.buffer.view,
+      );
+      length = runLength;
+      if (index === ids.length) break;
+      // ids[index] is invalid, or not met before, read from the fallback, or needing more room.
       const id = ids[index];
+      const vocabSize = this.spans.length >> 1;
       if (!(id >= 0 && id < vocabSize && (id | 0) === id)) throw badId(ids, index, vocabSize);
-      if (skipSpecial && (tokenTypes[id] === skipType1 || tokenTypes[id] === skipType2)) continue;
-      let size = spans[2 * id + 1];
-      if (size <= 0) {
-        // One branch on the common path; a token not met yet or read from the fallback is rare.
-        if (size === UNSEEN) size = this.spell(id);
-        if (size === FALLBACK) {
-          length = this.appendFallback(id, length);
-          out = buffer.bytes;
-          outView = buffer.view;
-          continue;
-        }
+      let size = this.spans[2 * id + 1];
+      if (size === UNSEEN) size = this.spell(id);
+      if (size === FALLBACK) {
+        length = this.appendFallback(id, length);
+        index++;
+      } else if (length + size - 1 + COPY_BYTES > this.buffer.bytes.length) {
+        this.buffer.grow(length, size - 1 + COPY_BYTES);
       }
-      size--;
-      if (length + size + COPY_BYTES > out.length) {
-        out = buffer.grow(length, size + COPY_BYTES);
-        outView = buffer.view;
-      }
-      const start = spans[2 * id];
-      if (size <= COPY_BYTES) {
-        // Two unaligned 4-byte moves, no branch on the size: bytes past `size` are overwritten
-        // next. Measured 1.5x eight single-byte moves on multilingual text.
-        outView.setInt32(length, spelledView.getInt32(start, true), true);
-        outView.setInt32(length + 4, spelledView.getInt32(start + 4, true), true);
-      } else {
-        for (let i = 0; i < size; i++) out[length + i] = spelled[start + i];
-      }
-      length += size;
     }
     return length;
   }
@@ -174,4 +164,53 @@ function spellBytes(bytes: Uint8Array, start: number, end: number, out: Uint8Arr
     out[at++] = byte;
   }
   return at;
+}
+
+/** The byte count when the last {@link copyRun} stopped (read right after the call). */
+let runLength = 0;
+
+/**
+ * Copies the bytes of `ids[index..]` to `out` from byte `length` on, until the ids end or one is
+ * invalid, not met yet, read from the fallback, or needs more room; returns the index it stopped
+ * at, the byte count in {@link runLength}. The loop makes no call and its arrays are parameters:
+ * 1.4× the method whose loop threw the bad-id error itself and grew the buffer in place
+ * (multilingual text, the same ids decoded in one process; a method with this loop: 1.15×).
+ */
+function copyRun(
+  ids: ArrayLike<number>,
+  index: number,
+  length: number,
+  skipSpecial: boolean,
+  skipType1: number,
+  skipType2: number,
+  tokenTypes: Int32Array,
+  spans: Int32Array,
+  spelled: Uint8Array,
+  spelledView: DataView,
+  out: Uint8Array,
+  outView: DataView,
+): number {
+  const vocabSize = spans.length >> 1;
+  const limit = out.length - COPY_BYTES;
+  for (; index < ids.length; index++) {
+    const id = ids[index];
+    // An invalid id, a token not met yet, one read from the fallback, or one that needs more room
+    // ends the run.
+    if (!(id >= 0 && id < vocabSize && (id | 0) === id)) break;
+    if (skipSpecial && (tokenTypes[id] === skipType1 || tokenTypes[id] === skipType2)) continue;
+    const size = spans[2 * id + 1] - 1;
+    if (size < 0 || length + size > limit) break;
+    const start = spans[2 * id];
+    if (size <= COPY_BYTES) {
+      // Two unaligned 4-byte moves, no branch on the size: bytes past `size` are overwritten
+      // next. Measured 1.5x eight single-byte moves on multilingual text.
+      outView.setInt32(length, spelledView.getInt32(start, true), true);
+      outView.setInt32(length + 4, spelledView.getInt32(start + 4, true), true);
+    } else {
+      for (let i = 0; i < size; i++) out[length + i] = spelled[start + i];
+    }
+    length += size;
+  }
+  runLength = length;
+  return index;
 }
