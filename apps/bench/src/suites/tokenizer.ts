@@ -117,9 +117,7 @@ function gpt2Task(corpus: Corpus): BenchTask {
           .join('; ');
         const base = { suite: 'tokenizer', name, backend: peer, unit: 'MB/s', note: notes };
         const best = (metric: 'encode' | 'decode') =>
-          processes
-            .map((process) => summarize(process[metric]))
-            .reduce((a, b) => (a.median >= b.median ? a : b));
+          processes.map((run) => summarize(run[metric])).reduce((a, b) => (a.median >= b.median ? a : b));
         const encode = best('encode');
         const decode = best('decode');
         results.push({ ...base, metric: 'encode', value: encode.median, runs, spread: encode.spread });
