@@ -162,7 +162,10 @@ const SMALL_DECODE_BYTES = 64;
 const DENSITY_SAMPLES = 1024;
 /** A code unit buffer up to this many units is kept for the next call. */
 const KEPT_UNITS = 1 << 20;
-const utf16 = new TextDecoder('utf-16le', { ignoreBOM: true });
+/** Reads {@link units} in this platform's byte order (little-endian almost everywhere). */
+const utf16 = new TextDecoder(new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 'utf-16le' : 'utf-16be', {
+  ignoreBOM: true,
+});
 /** Code units written by {@link utf8ToUtf16}; grown as needed, reused (decoding never re-enters). */
 let units = new Uint16Array(256);
 
@@ -202,7 +205,7 @@ function mostlyNotAscii(bytes: Uint8Array, length: number): boolean {
  * no sequence yields more units than bytes); returns their count. Invalid input becomes
  * U+FFFD exactly as TextDecoder makes it.
  */
-export function utf8ToUtf16(bytes: Uint8Array, length: number, out: Uint16Array): number {
+function utf8ToUtf16(bytes: Uint8Array, length: number, out: Uint16Array): number {
   let count = 0;
   let i = 0;
   while (i < length) {
