@@ -9,6 +9,8 @@ const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** A decode buffer up to this size is kept for the next call; larger ones are let go. */
 const KEPT_BUFFER_BYTES = 1 << 20;
 const SPACE = 0x20;
+/** Tokens up to this many bytes are copied as two 4-byte moves. */
+const COPY_BYTES = 8;
 
 /** Stores token `id`'s bytes at `out[at]` (given room for `room` bytes): how many it wrote, or -1 to ask for more room. */
 export type WriteTokenBytes = (id: number, out: Uint8Array, at: number, room: number) => number;
@@ -123,37 +125,97 @@ export class PackedDecoder {
     return this.buffer.text(this.copyBytes(ids, skipSpecial));
   }
 
-  /**
-   * Writes the ids' bytes to the start of the buffer; returns their count. Nothing follows
-   * the loop: V8 runs it as on-stack-replaced code, which would deoptimise on every call at
-   * code after the loop that had no type feedback yet.
-   */
+  /** Writes the ids' bytes to the start of the buffer (grown as needed); returns their count. */
   private copyBytes(ids: ArrayLike<number>, skipSpecial: boolean): number {
-    const { tokens } = this;
-    const { starts, lengths } = tokens;
-    const { skippable } = this.rules;
-    const vocabSize = lengths.length;
-    let stripSpace = this.rules.stripFirstSpace;
-    const buffer = this.buffer;
-    let out = buffer.bytes;
+    const { tokens, buffer } = this;
+    const vocabSize = tokens.lengths.length;
     let length = 0;
-    for (let index = 0; index < ids.length; index++) {
+    let index = 0;
+    let stripSpace = this.rules.stripFirstSpace;
+    while (index < ids.length) {
+      if (!stripSpace) {
+        index = copyPackedRun(
+          ids,
+          index,
+          length,
+          skipSpecial,
+          this.rules.skippable,
+          tokens.starts,
+          tokens.lengths,
+          tokens.bytes,
+          new DataView(tokens.bytes.buffer),
+          buffer.bytes,
+          buffer.view,
+        );
+        length = packedRunLength;
+        if (index === ids.length) break;
+      }
+      // ids[index] is invalid, not written yet, needs more room, or is the first token with
+      // bytes while a leading space is still to be dropped.
       const id = ids[index];
       if (!(id >= 0 && id < vocabSize && (id | 0) === id)) throw badId(ids, index, vocabSize);
-      if (skipSpecial && skippable[id] === 1) continue;
-      const size = lengths[id] === 0 ? tokens.fill(id) : lengths[id];
-      const bytes = tokens.bytes;
-      let start = starts[id];
-      const end = start + size - 1;
+      index++;
+      if (skipSpecial && this.rules.skippable[id] === 1) continue;
+      const size = (tokens.lengths[id] === 0 ? tokens.fill(id) : tokens.lengths[id]) - 1;
+      let start = tokens.starts[id];
+      const end = start + size;
       if (stripSpace && start < end) {
         stripSpace = false;
-        if (bytes[start] === SPACE) start++;
+        if (tokens.bytes[start] === SPACE) start++;
       }
-      if (length + end - start > out.length) out = buffer.grow(length, end - start);
-      for (let i = start; i < end; i++) out[length++] = bytes[i];
+      const room = end - start + COPY_BYTES;
+      const out = length + room > buffer.bytes.length ? buffer.grow(length, room) : buffer.bytes;
+      out.set(tokens.bytes.subarray(start, end), length);
+      length += end - start;
     }
     return length;
   }
+}
+
+/** The byte count when the last {@link copyPackedRun} stopped (read right after the call). */
+let packedRunLength = 0;
+
+/**
+ * Copies the bytes of `ids[index..]` to `out` from byte `length` on, until the ids end or one is
+ * invalid, not written yet, or needs more room; returns the index it stopped at, the byte count
+ * in {@link packedRunLength}. The loop makes no call (see `copyRun` in byte-level-decoder.ts) and
+ * moves short tokens as two 4-byte words: llama-spm decode of mixed text 72–85 → 98–145 MB/s
+ * (three alternating processes each).
+ */
+function copyPackedRun(
+  ids: ArrayLike<number>,
+  index: number,
+  length: number,
+  skipSpecial: boolean,
+  skippable: Uint8Array,
+  starts: Int32Array,
+  lengths: Int32Array,
+  bytes: Uint8Array,
+  bytesView: DataView,
+  out: Uint8Array,
+  outView: DataView,
+): number {
+  const vocabSize = lengths.length;
+  const limit = out.length - COPY_BYTES;
+  const fixedEnd = bytes.length - COPY_BYTES;
+  for (; index < ids.length; index++) {
+    const id = ids[index];
+    if (!(id >= 0 && id < vocabSize && (id | 0) === id)) break;
+    if (skipSpecial && skippable[id] === 1) continue;
+    const size = lengths[id] - 1;
+    if (size < 0 || length + size > limit) break;
+    const start = starts[id];
+    if (size <= COPY_BYTES && start <= fixedEnd) {
+      // As in byte-level-decoder.ts: two 4-byte moves, bytes past `size` overwritten next.
+      outView.setInt32(length, bytesView.getInt32(start, true), true);
+      outView.setInt32(length + 4, bytesView.getInt32(start + 4, true), true);
+    } else {
+      for (let i = 0; i < size; i++) out[length + i] = bytes[start + i];
+    }
+    length += size;
+  }
+  packedRunLength = length;
+  return index;
 }
 
 /** Below this many bytes a JavaScript decoder beats a TextDecoder call. */
