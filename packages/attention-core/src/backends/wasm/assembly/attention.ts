@@ -43,6 +43,9 @@
  *   v3  `exp4` rounds with a 1.5 × 2^23 shift instead of `nearest` + `trunc_sat` (bit-identical
  *       output): stories260K's H8/4 Dh8 decode at 200 keys 13.5 → 8.9 µs per call (1.5×; medians of
  *       9 × 5,000 calls), at 287 keys 19.6 → 12.0 µs; exp was ~30% of the call before.
+ *   tried, not kept: query heads in pairs, each loaded value row feeding both weighted sums
+ *       (two score rows of scratch): H8/4 Dh8 at 200 and 287 keys unchanged (old/new alternating
+ *       processes, 3 each: 9.2–12.2 vs 11.9–12.4 µs); the sums are bound by arithmetic, not loads.
  *   host (wasm-backend.ts): the single-thread decode call made with its arguments spelled out
  *       instead of `apply` through the JS-to-wasm wrapper: stories260K decode 1.04–1.08× (per
  *       CPU-second / paired medians of 11 alternating runs of 400 tokens), tokens identical.
