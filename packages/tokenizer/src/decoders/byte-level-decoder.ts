@@ -6,10 +6,8 @@
  */
 import type { StringRanges } from '../models/token-table.js';
 import { CHAR_TO_BYTE } from '../pre-tokenizers/byte-level.js';
-import { badId, DecodeBuffer, type TokenBytes } from './token-bytes.js';
+import { badId, COPY_BYTES, DecodeBuffer, type TokenBytes } from './token-bytes.js';
 
-/** Tokens up to this many bytes are copied as a fixed-length block. */
-const COPY_BYTES = 8;
 /** {@link ByteLevelDecoder}'s `spans` count for a token not met yet. */
 const UNSEEN = 0;
 /** {@link ByteLevelDecoder}'s `spans` count for a token read from the fallback. */

@@ -105,7 +105,10 @@ export class CodePointWordCache {
     return true;
   }
 
-  /** Stores `ids[from, ids.length)` as the ids of `cps[start, end)`, unless the word is too long. */
+  /**
+   * Stores `ids[from, ids.length)` as the ids of `cps[start, end)`, unless the word is too long.
+   * The word must be absent (its {@link appendTo} just missed): the table is not probed again.
+   */
   remember(
     cps: Uint32Array,
     start: number,
@@ -117,7 +120,6 @@ export class CodePointWordCache {
     const keyLength = end - start;
     const idCount = ids.length - from;
     if (keyLength > this.maxKeyLength || keyLength === 0 || idCount > 0xffff) return;
-    if (this.find(cps, start, end, hash) >= 0) return;
     if (this.count >= this.capacity) this.clear();
     this.keys = reserve(this.keys, this.keysUsed + keyLength);
     this.ids = reserve(this.ids, this.idsUsed + idCount);
