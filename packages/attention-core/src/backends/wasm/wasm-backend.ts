@@ -130,6 +130,7 @@ class WasmBackend implements Backend, KernelHost {
   readonly description: string;
   readonly capabilities: BackendCapabilities;
   readonly owner = this;
+  epoch = 0;
   private attributeBlock: { address: number; bytes: number } | undefined;
   private workspaceBlock: { address: number; bytes: number } | undefined;
   private scratchBlock:
@@ -319,7 +320,10 @@ class WasmBackend implements Backend, KernelHost {
   dispose(tensor: TensorHandle): void {
     this.assertAlive('dispose');
     const resolved = resolveWasmTensor('wasm dispose', 'tensor', tensor, this);
-    if (resolved.release()) this.heap.release({ address: resolved.address, bytes: resolved.capacity });
+    if (resolved.release()) {
+      this.heap.release({ address: resolved.address, bytes: resolved.capacity });
+      this.epoch++;
+    }
   }
 
   run<K extends KernelName>(

@@ -17,7 +17,7 @@ import { validateSilu } from '../reference/silu.js';
 import { validateSoftmax } from '../reference/softmax.js';
 import { validateWriteRows } from '../reference/write-rows.js';
 import { requireNoOverlap } from '../shared/memory-checks.js';
-import { resolveWasmTensor, type WasmTensor } from './wasm-tensor.js';
+import { resolveWasmTensor, WasmTensor } from './wasm-tensor.js';
 
 /** The compiled kernels' exports (addresses and sizes are numbers; see src/backends/wasm/assembly). */
 export interface KernelExports {
@@ -70,7 +70,6 @@ const PREFILL_BLOCK = 4;
  * Argument lists of the hot kernels, rewritten in place by each call (kernels run synchronously, one
  * at a time) so a decode step allocates none.
  */
-const MATMUL_ARGS: number[] = new Array(7).fill(0);
 const QUANTIZED_MATMUL_ARGS: number[] = new Array(9).fill(0);
 const ATTENTION_ARGS: number[] = new Array(20).fill(0);
 
@@ -78,6 +77,8 @@ const ATTENTION_ARGS: number[] = new Array(20).fill(0);
 export interface KernelHost {
   readonly owner: object;
   readonly kernels: KernelExports;
+  /** Changes whenever a tensor is disposed; remembered calls of another epoch are validated again. */
+  readonly epoch: number;
   /** An int32 index of at least `length` elements of per-call attribute space (ids, lengths, biases). */
   attributes(length: number): number;
   /** Byte address of at least `bytes` bytes (16-aligned) of per-call workspace shared by every thread. */
@@ -115,6 +116,295 @@ function optional(host: KernelHost, kernel: string, what: string, handle: unknow
   return handle === undefined ? undefined : resolve(host, kernel, what, handle);
 }
 
+/**
+ * The plan remembered for this exact call (`kernel` keyed on tensor `key`, with the same other
+ * handles and attribute, no tensor disposed since), or undefined: then validate and `remember`.
+ */
+function recall<P>(
+  host: KernelHost,
+  kernel: KernelName,
+  key: unknown,
+  first: unknown,
+  second: unknown,
+  out: unknown,
+  attribute: unknown,
+): P | undefined {
+  if (!(key instanceof WasmTensor)) return undefined;
+  const memos = key.memos;
+  for (let i = 0; i < memos.length; i++) {
+    const m = memos[i];
+    if (m.kernel !== kernel) continue;
+    const same =
+      m.epoch === host.epoch &&
+      m.first === first &&
+      m.second === second &&
+      m.out === out &&
+      m.attribute === attribute;
+    return same ? (m.plan as P) : undefined;
+  }
+  return undefined;
+}
+
+/** Keeps a validated call's plan on `key` for {@link recall}; returns the plan. */
+function remember<P>(
+  host: KernelHost,
+  kernel: KernelName,
+  key: WasmTensor,
+  first: unknown,
+  second: unknown,
+  out: unknown,
+  attribute: unknown,
+  plan: P,
+): P {
+  let m = key.memos.find((memo) => memo.kernel === kernel);
+  if (m === undefined) {
+    m = { kernel, epoch: 0, first, second, out, attribute, plan };
+    key.memos.push(m);
+  }
+  m.epoch = host.epoch;
+  m.first = first;
+  m.second = second;
+  m.out = out;
+  m.attribute = attribute;
+  m.plan = plan;
+  return plan;
+}
+
+/** A validated matmul: addresses, sizes, and the f32 kernel's argument list. */
+interface MatmulCall {
+  readonly x: number;
+  readonly w: number;
+  readonly scales: number;
+  readonly bias: number;
+  readonly out: number;
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly weightType: 'f32' | 'f16' | 'q8_0' | 'q4_0';
+  readonly args: readonly number[];
+}
+
+function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle: TensorHandle): MatmulCall {
+  const x = resolve(host, 'matmul', 'inputs.x', inputs.x);
+  const w = resolve(host, 'matmul', 'inputs.w', inputs.w);
+  const bias = optional(host, 'matmul', 'inputs.bias', inputs.bias);
+  const out = resolve(host, 'matmul', 'out', outHandle);
+  const { M, K, N, weightType } = validateMatmul(inputs, out);
+  requireNoOverlap('matmul', out, 'inputs.x', x, false);
+  requireNoOverlap('matmul', out, 'inputs.w', w, false);
+  if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
+  const b = bias?.address ?? 0;
+  return remember(host, 'matmul', w, x, bias, out, undefined, {
+    x: x.address,
+    w: w.address,
+    scales: w.scales,
+    bias: b,
+    out: out.address,
+    M,
+    K,
+    N,
+    weightType,
+    args: [x.address, w.address, b, out.address, M, K, N],
+  });
+}
+
+/** A validated element-wise or row-wise call: addresses and sizes. */
+interface RowsCall {
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
+  readonly out: number;
+  readonly M: number;
+  readonly N: number;
+  /** epsilon (norms), 1 when b broadcasts (add, mul), 1 for tanh (gelu). */
+  readonly parameter: number;
+}
+
+function checkRmsNorm(
+  host: KernelHost,
+  inputs: KernelInputs<'rmsNorm'>,
+  attrs: KernelAttrs<'rmsNorm'>,
+  outHandle: TensorHandle,
+): RowsCall {
+  const x = resolve(host, 'rmsNorm', 'inputs.x', inputs.x);
+  const weight = resolve(host, 'rmsNorm', 'inputs.weight', inputs.weight);
+  const out = resolve(host, 'rmsNorm', 'out', outHandle);
+  const { M, D, epsilon } = validateRmsNorm(inputs, attrs, out);
+  requireNoOverlap('rmsNorm', out, 'inputs.x', x, true);
+  requireNoOverlap('rmsNorm', out, 'inputs.weight', weight, false);
+  const call = { x: x.address, y: weight.address, z: 0, out: out.address, M, N: D, parameter: epsilon };
+  return remember(host, 'rmsNorm', weight, x, undefined, out, attrs.epsilon, call);
+}
+
+function checkLayerNorm(
+  host: KernelHost,
+  inputs: KernelInputs<'layerNorm'>,
+  attrs: KernelAttrs<'layerNorm'>,
+  outHandle: TensorHandle,
+): RowsCall {
+  const x = resolve(host, 'layerNorm', 'inputs.x', inputs.x);
+  const weight = resolve(host, 'layerNorm', 'inputs.weight', inputs.weight);
+  const bias = optional(host, 'layerNorm', 'inputs.bias', inputs.bias);
+  const out = resolve(host, 'layerNorm', 'out', outHandle);
+  const { M, D, epsilon } = validateLayerNorm(inputs, attrs, out);
+  requireNoOverlap('layerNorm', out, 'inputs.x', x, true);
+  requireNoOverlap('layerNorm', out, 'inputs.weight', weight, false);
+  if (bias) requireNoOverlap('layerNorm', out, 'inputs.bias', bias, false);
+  const call = {
+    x: x.address,
+    y: weight.address,
+    z: bias?.address ?? 0,
+    out: out.address,
+    M,
+    N: D,
+    parameter: epsilon,
+  };
+  return remember(host, 'layerNorm', weight, x, bias, out, attrs.epsilon, call);
+}
+
+function checkSilu(host: KernelHost, inputs: KernelInputs<'silu'>, outHandle: TensorHandle): RowsCall {
+  const x = resolve(host, 'silu', 'inputs.x', inputs.x);
+  const out = resolve(host, 'silu', 'out', outHandle);
+  const size = validateSilu(inputs, out);
+  requireNoOverlap('silu', out, 'inputs.x', x, true);
+  const call = { x: x.address, y: 0, z: 0, out: out.address, M: 1, N: size, parameter: 0 };
+  return remember(host, 'silu', x, undefined, undefined, out, undefined, call);
+}
+
+function checkGelu(
+  host: KernelHost,
+  inputs: KernelInputs<'gelu'>,
+  attrs: KernelAttrs<'gelu'>,
+  outHandle: TensorHandle,
+): RowsCall {
+  const x = resolve(host, 'gelu', 'inputs.x', inputs.x);
+  const out = resolve(host, 'gelu', 'out', outHandle);
+  const size = validateGelu(inputs, attrs, out);
+  requireNoOverlap('gelu', out, 'inputs.x', x, true);
+  const tanh = attrs.approximate === 'tanh' ? 1 : 0;
+  const call = { x: x.address, y: 0, z: 0, out: out.address, M: 1, N: size, parameter: tanh };
+  return remember(host, 'gelu', x, undefined, undefined, out, attrs.approximate, call);
+}
+
+function checkBinary(
+  host: KernelHost,
+  kernel: 'add' | 'mul',
+  inputs: KernelInputs<'add'>,
+  outHandle: TensorHandle,
+): RowsCall {
+  const a = resolve(host, kernel, 'inputs.a', inputs.a);
+  const b = resolve(host, kernel, 'inputs.b', inputs.b);
+  const out = resolve(host, kernel, 'out', outHandle);
+  const { M, N, broadcast } = kernel === 'add' ? validateAdd(inputs, out) : validateMul(inputs, out);
+  requireNoOverlap(kernel, out, 'inputs.a', a, true);
+  requireNoOverlap(kernel, out, 'inputs.b', b, !broadcast);
+  const call = { x: a.address, y: b.address, z: 0, out: out.address, M, N, parameter: broadcast ? 1 : 0 };
+  return remember(host, kernel, b, a, undefined, out, undefined, call);
+}
+
+/** A validated attention call without per-sequence lengths, starts or score bias: any kvOffset fits. */
+interface AttentionCall {
+  readonly B: number;
+  readonly T: number;
+  readonly S: number;
+  readonly H: number;
+  readonly Hkv: number;
+  readonly Dh: number;
+  readonly causal: boolean;
+  /** `attrs.scale` as given (undefined: 1 / sqrt(Dh)). */
+  readonly scale: number | undefined;
+  /** The kernel's arguments; slot 10 (kvOffset) is rewritten by each call. */
+  readonly args: number[];
+}
+
+/** True when `attrs` asks for what `call` validated, at a kvOffset within the cache. */
+function attentionFits(call: AttentionCall, attrs: KernelAttrs<'attention'>): boolean {
+  const offset = attrs.kvOffset;
+  return (
+    attrs.numHeads === call.H &&
+    attrs.numKvHeads === call.Hkv &&
+    attrs.headDim === call.Dh &&
+    attrs.causal === call.causal &&
+    attrs.scale === call.scale &&
+    attrs.validLengths === undefined &&
+    attrs.sequenceStarts === undefined &&
+    attrs.scoreBias === undefined &&
+    Number.isInteger(offset) &&
+    offset >= 0 &&
+    offset <= call.S - call.T
+  );
+}
+
+/** Runs the decode or the prefill attention kernel on validated arguments. */
+function runAttention(
+  host: KernelHost,
+  args: readonly number[],
+  shape: {
+    readonly B: number;
+    readonly T: number;
+    readonly S: number;
+    readonly H: number;
+    readonly Hkv: number;
+    readonly Dh: number;
+  },
+  kvOffset: number,
+): void {
+  const { B, T, S, H, Hkv, Dh } = shape;
+  const headBytes = Math.ceil((Dh * 4) / 16) * 16;
+  const work = B * T * H * (kvOffset + T) * Dh * 2;
+  if (T === 1) {
+    // one unit per key/value head: its G query heads share each loaded key and value row
+    const scratch = host.scratch(headBytes + Math.ceil(S / 4) * 16);
+    host.parallel('attention', args, B * Hkv, 1, work, scratch);
+    return;
+  }
+  const units = B * Math.ceil(T / PREFILL_BLOCK) * H;
+  const scratch = PREFILL_BLOCK * (2 * headBytes + ATTENTION_TILE * 4 + 8);
+  // an even share keeps each thread's pairs of short and long causal blocks whole
+  host.parallel('attentionPrefill', args, units, 2 * H, work, host.scratch(scratch));
+}
+
+/** A validated rotation of one sequence's rows (no `sequenceStarts`): any position offset up to `lastOffset` fits. */
+interface RotaryCall {
+  /** The kernel's arguments before positionOffset and the starts address. */
+  readonly args: readonly number[];
+  readonly H: number;
+  readonly Dh: number;
+  readonly R: number;
+  readonly lastOffset: number;
+}
+
+/** True when `attrs` asks for what `call` validated (its layout was compared by `recall`). */
+function rotaryFits(call: RotaryCall, attrs: KernelAttrs<'applyRotary'>): boolean {
+  const offset = attrs.positionOffset;
+  return (
+    attrs.numHeads === call.H &&
+    attrs.headDim === call.Dh &&
+    attrs.rotaryDim === call.R &&
+    attrs.sequenceStarts === undefined &&
+    Number.isInteger(offset) &&
+    offset >= 0 &&
+    offset <= call.lastOffset
+  );
+}
+
+/** A validated writeRows: any row offset up to Rout - R fits. */
+interface WriteRowsCall {
+  readonly src: number;
+  readonly out: number;
+  readonly B: number;
+  readonly R: number;
+  readonly Rout: number;
+  readonly N: number;
+}
+
+function writeRowsOf(host: KernelHost, call: WriteRowsCall, rowOffset: number): void {
+  const { B, R, Rout, N } = call;
+  for (let b = 0; b < B; b++) {
+    host.kernels.writeRows(call.src + b * R * N * 4, call.out + b * Rout * N * 4, R, N, rowOffset);
+  }
+}
+
 /** Copies `sequenceStarts` into the attribute space and returns its byte address. */
 function startsAddress(host: KernelHost, starts: ArrayLike<number>): number {
   const base = host.attributes(starts.length);
@@ -126,46 +416,40 @@ function startsAddress(host: KernelHost, starts: ArrayLike<number>): number {
 /** Every kernel's host function. */
 export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   matmul(host, inputs, _attrs, outHandle) {
-    const x = resolve(host, 'matmul', 'inputs.x', inputs.x);
-    const w = resolve(host, 'matmul', 'inputs.w', inputs.w);
-    const bias = optional(host, 'matmul', 'inputs.bias', inputs.bias);
-    const out = resolve(host, 'matmul', 'out', outHandle);
-    const { M, K, N, weightType } = validateMatmul(inputs, out);
-    requireNoOverlap('matmul', out, 'inputs.x', x, false);
-    requireNoOverlap('matmul', out, 'inputs.w', w, false);
-    if (bias) requireNoOverlap('matmul', out, 'inputs.bias', bias, false);
-    if (weightType === 'f32') {
-      const args = MATMUL_ARGS;
-      args[0] = x.address;
-      args[1] = w.address;
-      args[2] = bias?.address ?? 0;
-      args[3] = out.address;
-      args[4] = M;
-      args[5] = K;
-      args[6] = N;
+    const call =
+      recall<MatmulCall>(host, 'matmul', inputs.w, inputs.x, inputs.bias, outHandle, undefined) ??
+      checkMatmul(host, inputs, outHandle);
+    const { M, K, N } = call;
+    if (call.weightType === 'f32') {
       // shares start on multiples of the matvec's 8-row blocks, so any split sums like one thread
-      host.parallel('matmul', args, N, 8, M * N * K);
+      host.parallel('matmul', call.args, N, 8, M * N * K);
       return;
     }
     // x quantised once on this thread (int16 values, then f32 block scales), read by every thread
     const valueBytes = M * K * 2;
     const xq = host.workspace(valueBytes + (M * K) / 8);
-    host.kernels.quantizeRows(x.address, xq, xq + valueBytes, M, K);
+    host.kernels.quantizeRows(call.x, xq, xq + valueBytes, M, K);
     const args = QUANTIZED_MATMUL_ARGS;
     args[0] = xq;
     args[1] = xq + valueBytes;
-    args[2] = w.address;
-    args[3] = w.scales;
-    args[4] = bias?.address ?? 0;
-    args[5] = out.address;
+    args[2] = call.w;
+    args[3] = call.scales;
+    args[4] = call.bias;
+    args[5] = call.out;
     args[6] = M;
     args[7] = K;
     args[8] = N;
     // shares start on multiples of the kernel's 8-row blocks
-    host.parallel(weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 8, M * N * K);
+    host.parallel(call.weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 8, M * N * K);
   },
 
   attention(host, inputs, attrs, outHandle) {
+    const call = recall<AttentionCall>(host, 'attention', inputs.k, inputs.q, inputs.v, outHandle, undefined);
+    if (call !== undefined && attentionFits(call, attrs)) {
+      call.args[10] = attrs.kvOffset;
+      runAttention(host, call.args, call, attrs.kvOffset);
+      return;
+    }
     const q = resolve(host, 'attention', 'inputs.q', inputs.q);
     const k = resolve(host, 'attention', 'inputs.k', inputs.k);
     const v = resolve(host, 'attention', 'inputs.v', inputs.v);
@@ -208,18 +492,12 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     args[17] = t5?.numBuckets ?? 0;
     args[18] = t5?.maxDistance ?? 0;
     args[19] = t5?.bidirectional ? 1 : 0;
-    const headBytes = Math.ceil((Dh * 4) / 16) * 16;
-    const work = B * T * H * (kvOffset + T) * Dh * 2;
-    if (T === 1) {
-      // one unit per key/value head: its G query heads share each loaded key and value row
-      const scratch = host.scratch(headBytes + Math.ceil(S / 4) * 16);
-      host.parallel('attention', args, B * Hkv, 1, work, scratch);
-      return;
+    if (validLengths === undefined && sequenceStarts === undefined && scoreBias === undefined) {
+      // nothing in the attribute space: the argument list stays valid for any kvOffset
+      const shape = { B, T, S, H, Hkv, Dh, causal, scale: attrs.scale, args: args.slice() };
+      remember(host, 'attention', k, q, v, out, undefined, shape);
     }
-    const units = B * Math.ceil(T / PREFILL_BLOCK) * H;
-    const scratch = PREFILL_BLOCK * (2 * headBytes + ATTENTION_TILE * 4 + 8);
-    // an even share keeps each thread's pairs of short and long causal blocks whole
-    host.parallel('attentionPrefill', args, units, 2 * H, work, host.scratch(scratch));
+    runAttention(host, args, plan, kvOffset);
   },
 
   embedding(host, inputs, attrs, outHandle) {
@@ -234,25 +512,17 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   },
 
   rmsNorm(host, inputs, attrs, outHandle) {
-    const x = resolve(host, 'rmsNorm', 'inputs.x', inputs.x);
-    const weight = resolve(host, 'rmsNorm', 'inputs.weight', inputs.weight);
-    const out = resolve(host, 'rmsNorm', 'out', outHandle);
-    const { M, D, epsilon } = validateRmsNorm(inputs, attrs, out);
-    requireNoOverlap('rmsNorm', out, 'inputs.x', x, true);
-    requireNoOverlap('rmsNorm', out, 'inputs.weight', weight, false);
-    host.kernels.rmsNorm(x.address, weight.address, out.address, M, D, epsilon);
+    const call =
+      recall<RowsCall>(host, 'rmsNorm', inputs.weight, inputs.x, undefined, outHandle, attrs.epsilon) ??
+      checkRmsNorm(host, inputs, attrs, outHandle);
+    host.kernels.rmsNorm(call.x, call.y, call.out, call.M, call.N, call.parameter);
   },
 
   layerNorm(host, inputs, attrs, outHandle) {
-    const x = resolve(host, 'layerNorm', 'inputs.x', inputs.x);
-    const weight = resolve(host, 'layerNorm', 'inputs.weight', inputs.weight);
-    const bias = optional(host, 'layerNorm', 'inputs.bias', inputs.bias);
-    const out = resolve(host, 'layerNorm', 'out', outHandle);
-    const { M, D, epsilon } = validateLayerNorm(inputs, attrs, out);
-    requireNoOverlap('layerNorm', out, 'inputs.x', x, true);
-    requireNoOverlap('layerNorm', out, 'inputs.weight', weight, false);
-    if (bias) requireNoOverlap('layerNorm', out, 'inputs.bias', bias, false);
-    host.kernels.layerNorm(x.address, weight.address, bias?.address ?? 0, out.address, M, D, epsilon);
+    const call =
+      recall<RowsCall>(host, 'layerNorm', inputs.weight, inputs.x, inputs.bias, outHandle, attrs.epsilon) ??
+      checkLayerNorm(host, inputs, attrs, outHandle);
+    host.kernels.layerNorm(call.x, call.y, call.z, call.out, call.M, call.N, call.parameter);
   },
 
   softmax(host, inputs, _attrs, outHandle) {
@@ -264,6 +534,33 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   },
 
   applyRotary(host, inputs, attrs, outHandle) {
+    const call = recall<RotaryCall>(
+      host,
+      'applyRotary',
+      inputs.x,
+      inputs.cos,
+      inputs.sin,
+      outHandle,
+      attrs.layout,
+    );
+    if (call !== undefined && rotaryFits(call, attrs)) {
+      const a = call.args;
+      host.kernels.applyRotary(
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        a[4],
+        a[5],
+        a[6],
+        a[7],
+        a[8],
+        a[9],
+        attrs.positionOffset,
+        0,
+      );
+      return;
+    }
     const x = resolve(host, 'applyRotary', 'inputs.x', inputs.x);
     const cos = resolve(host, 'applyRotary', 'inputs.cos', inputs.cos);
     const sin = resolve(host, 'applyRotary', 'inputs.sin', inputs.sin);
@@ -276,7 +573,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     requireNoOverlap('applyRotary', out, 'inputs.x', x, true);
     requireNoOverlap('applyRotary', out, 'inputs.cos', cos, false);
     requireNoOverlap('applyRotary', out, 'inputs.sin', sin, false);
-    host.kernels.applyRotary(
+    const args = [
       x.address,
       cos.address,
       sin.address,
@@ -287,54 +584,82 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
       Dh,
       R,
       layout === 'interleaved' ? 1 : 0,
+    ];
+    if (sequenceStarts === undefined) {
+      const positions = inputs.cos.shape[0];
+      remember(host, 'applyRotary', x, cos, sin, out, attrs.layout, {
+        args,
+        H,
+        Dh,
+        R,
+        lastOffset: positions - T,
+      });
+    }
+    const a = args;
+    host.kernels.applyRotary(
+      a[0],
+      a[1],
+      a[2],
+      a[3],
+      a[4],
+      a[5],
+      a[6],
+      a[7],
+      a[8],
+      a[9],
       positionOffset,
       sequenceStarts === undefined ? 0 : startsAddress(host, sequenceStarts),
     );
   },
 
   writeRows(host, inputs, attrs, outHandle) {
+    const call = recall<WriteRowsCall>(
+      host,
+      'writeRows',
+      outHandle,
+      inputs.src,
+      undefined,
+      outHandle,
+      undefined,
+    );
+    const offset = attrs.rowOffset;
+    if (call !== undefined && Number.isInteger(offset) && offset >= 0 && offset <= call.Rout - call.R) {
+      writeRowsOf(host, call, offset);
+      return;
+    }
     const src = resolve(host, 'writeRows', 'inputs.src', inputs.src);
     const out = resolve(host, 'writeRows', 'out', outHandle);
     const { B, R, Rout, N, rowOffset } = validateWriteRows(inputs, attrs, out);
     requireNoOverlap('writeRows', out, 'inputs.src', src, false);
-    for (let b = 0; b < B; b++) {
-      host.kernels.writeRows(src.address + b * R * N * 4, out.address + b * Rout * N * 4, R, N, rowOffset);
-    }
+    const plan = { src: src.address, out: out.address, B, R, Rout, N };
+    writeRowsOf(host, remember(host, 'writeRows', out, src, undefined, out, undefined, plan), rowOffset);
   },
 
   silu(host, inputs, _attrs, outHandle) {
-    const x = resolve(host, 'silu', 'inputs.x', inputs.x);
-    const out = resolve(host, 'silu', 'out', outHandle);
-    const size = validateSilu(inputs, out);
-    requireNoOverlap('silu', out, 'inputs.x', x, true);
-    host.kernels.silu(x.address, out.address, size);
+    const call =
+      recall<RowsCall>(host, 'silu', inputs.x, undefined, undefined, outHandle, undefined) ??
+      checkSilu(host, inputs, outHandle);
+    host.kernels.silu(call.x, call.out, call.N);
   },
 
   gelu(host, inputs, attrs, outHandle) {
-    const x = resolve(host, 'gelu', 'inputs.x', inputs.x);
-    const out = resolve(host, 'gelu', 'out', outHandle);
-    const size = validateGelu(inputs, attrs, out);
-    requireNoOverlap('gelu', out, 'inputs.x', x, true);
-    host.kernels.gelu(x.address, out.address, size, attrs.approximate === 'tanh' ? 1 : 0);
+    const call =
+      recall<RowsCall>(host, 'gelu', inputs.x, undefined, undefined, outHandle, attrs.approximate) ??
+      checkGelu(host, inputs, attrs, outHandle);
+    host.kernels.gelu(call.x, call.out, call.N, call.parameter);
   },
 
   add(host, inputs, _attrs, outHandle) {
-    const a = resolve(host, 'add', 'inputs.a', inputs.a);
-    const b = resolve(host, 'add', 'inputs.b', inputs.b);
-    const out = resolve(host, 'add', 'out', outHandle);
-    const { M, N, broadcast } = validateAdd(inputs, out);
-    requireNoOverlap('add', out, 'inputs.a', a, true);
-    requireNoOverlap('add', out, 'inputs.b', b, !broadcast);
-    host.kernels.add(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);
+    const call =
+      recall<RowsCall>(host, 'add', inputs.b, inputs.a, undefined, outHandle, undefined) ??
+      checkBinary(host, 'add', inputs, outHandle);
+    host.kernels.add(call.x, call.y, call.out, call.M, call.N, call.parameter);
   },
 
   mul(host, inputs, _attrs, outHandle) {
-    const a = resolve(host, 'mul', 'inputs.a', inputs.a);
-    const b = resolve(host, 'mul', 'inputs.b', inputs.b);
-    const out = resolve(host, 'mul', 'out', outHandle);
-    const { M, N, broadcast } = validateMul(inputs, out);
-    requireNoOverlap('mul', out, 'inputs.a', a, true);
-    requireNoOverlap('mul', out, 'inputs.b', b, !broadcast);
-    host.kernels.mul(a.address, b.address, out.address, M, N, broadcast ? 1 : 0);
+    const call =
+      recall<RowsCall>(host, 'mul', inputs.b, inputs.a, undefined, outHandle, undefined) ??
+      checkBinary(host, 'mul', inputs, outHandle);
+    host.kernels.mul(call.x, call.y, call.out, call.M, call.N, call.parameter);
   },
 };

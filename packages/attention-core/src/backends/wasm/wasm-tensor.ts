@@ -11,6 +11,23 @@ export const WASM_BACKEND_NAME = 'wasm';
 export type WasmDType = StoredDType;
 
 /**
+ * A kernel call already validated, kept on one of its tensors (its key: matmul's weight, a norm's
+ * weight, a cache for writeRows and attention, ...) so the calls a decode step repeats every token with the same handles skip resolving
+ * and validating them. `plan` is what validation produced (addresses, sizes, flags), valid while
+ * the other handles and the attribute are the same and no tensor was disposed (`epoch`): handles
+ * are immutable, so validating them again would find the same.
+ */
+export interface CallMemo {
+  kernel: string;
+  epoch: number;
+  first: unknown;
+  second: unknown;
+  out: unknown;
+  attribute: unknown;
+  plan: unknown;
+}
+
+/**
  * A tensor owned by one WASM backend instance. Views share their allocation's bytes and point at it,
  * so disposing the allocation invalidates every view of it.
  *
@@ -52,6 +69,9 @@ export class WasmTensor extends OwnedTensor<WasmTensor> {
   }
 
   private bytesRange: MemoryRange | undefined;
+
+  /** The last call of each kernel validated with this tensor as its key (see `recall` in wasm-kernels.ts). */
+  readonly memos: CallMemo[] = [];
 
   /** Marks the allocation released; returns false for a view (disposing one is a no-op). */
   release(): boolean {
