@@ -71,6 +71,37 @@ describe('wasm backend threads', () => {
     expect(Array.from(results[1])).toEqual(Array.from(results[0]));
   });
 
+  it('reads rows sharing a page in groups, with the sums of eight consecutive rows', async () => {
+    const backend = await createWasmBackend({ threads: 1 });
+    for (const K of [256, 288, 512, 1024]) {
+      const N = 8 * 4 * 3 + 8;
+      const x = Float32Array.from({ length: K }, (_, k) => Math.sin(k));
+      const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.37));
+      const bias = Float32Array.from({ length: N }, (_, n) => n / 7);
+      const xHandle = backend.upload(x, [1, K]);
+      const out = backend.allocate([1, N]);
+      backend.run(
+        'matmul',
+        { x: xHandle, w: backend.upload(w, [N, K]), bias: backend.upload(bias, [N]) },
+        {},
+        out,
+      );
+      const whole = await backend.read(out);
+      const block = backend.allocate([1, 8]);
+      for (let n = 0; n < N; n += 8) {
+        const rows = {
+          w: backend.upload(w.subarray(n * K, (n + 8) * K), [8, K]),
+          bias: backend.upload(bias.subarray(n, n + 8), [8]),
+        };
+        backend.run('matmul', { x: xHandle, ...rows }, {}, block);
+        expect(Array.from(await backend.read(block)), `K ${K} rows ${n}..${n + 7}`).toEqual(
+          Array.from(whole.subarray(n, n + 8)),
+        );
+      }
+    }
+    backend.destroy();
+  });
+
   it('runs every chunk on the calling thread when a worker never joins', async () => {
     // a worker that starts but never runs anything: the caller must claim every chunk and not wait
     const idle = () => {

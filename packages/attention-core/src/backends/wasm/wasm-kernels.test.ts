@@ -138,7 +138,7 @@ describe('wasm remembered kernel calls', () => {
       { kvOffset: 2, causal: false },
       { kvOffset: 2 },
       { kvOffset: 4, scale: 0.25 },
-      { kvOffset: 4, scoreBias: { type: 'alibi', slopes: [0.5, 0.25] } },
+      { kvOffset: 4, scoreBias: { type: 'alibi', slopes: Float32Array.from([0.5, 0.25]) } },
       { kvOffset: 3, validLengths: [4] },
       { kvOffset: 3, sequenceStarts: [1] },
       { kvOffset: 1 },

@@ -182,6 +182,17 @@ interface MatmulCall {
   readonly N: number;
   readonly weightType: 'f32' | 'f16' | 'q8_0' | 'q4_0';
   readonly args: readonly number[];
+  /** Rows per thread share's boundary: whole blocks (and the matvec's page groups) of w. */
+  readonly align: number;
+}
+
+/**
+ * Rows of a K-wide f32 weight matrix the matvec reads as one page group (`pageRows` in
+ * assembly/matmul.ts: 2 to 4 rows sharing a 4 KiB page, else 1).
+ */
+function matvecPageRows(K: number): number {
+  const rows = Math.floor(1024 / K);
+  return rows >= 2 && rows <= 4 ? rows : 1;
 }
 
 function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle: TensorHandle): MatmulCall {
@@ -205,6 +216,7 @@ function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle
     N,
     weightType,
     args: [x.address, w.address, b, out.address, M, K, N],
+    align: M === 1 && weightType === 'f32' ? 8 * matvecPageRows(K) : 8,
   });
 }
 
@@ -421,8 +433,8 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
       checkMatmul(host, inputs, outHandle);
     const { M, K, N } = call;
     if (call.weightType === 'f32') {
-      // shares start on multiples of the matvec's 8-row blocks, so any split sums like one thread
-      host.parallel('matmul', call.args, N, 8, M * N * K);
+      // shares hold whole 8-row blocks (and page groups), so any split sums like one thread
+      host.parallel('matmul', call.args, N, call.align, M * N * K);
       return;
     }
     // x quantised once on this thread (int16 values, then f32 block scales), read by every thread
