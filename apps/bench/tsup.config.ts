@@ -4,6 +4,7 @@ export default defineConfig([
   {
     entry: {
       main: 'src/main.ts',
+      'bandwidth-probe': 'src/bandwidth-probe.ts',
       'load-probe': 'src/tokenizers/load-probe.ts',
       'throughput-probe': 'src/tokenizers/throughput-probe.ts',
     },

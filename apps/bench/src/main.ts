@@ -11,8 +11,10 @@ import { createNodeGpu } from '@rotor/attention-core/node';
 import type { Backend } from '@rotor/core';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import type { BandwidthProbeRequest, BandwidthProbeResult } from './bandwidth-probe.js';
 import { runInBrowser } from './browser/run.js';
-import type { MachineLimits } from './limits.js';
+import { runChild } from './child-process.js';
+import { bandwidthFor, type MachineLimits } from './limits.js';
 import { machineInfo } from './machine.js';
 import { probeMachineLimits } from './probe-limits.js';
 import { writeReport } from './report.js';
@@ -81,6 +83,10 @@ async function availableBackends(): Promise<Backend[]> {
 const filter = options.filter ? new RegExp(options.filter) : undefined;
 const results: BenchResult[] = [];
 let limits: Promise<MachineLimits> | undefined;
+const machineLimits = (): Promise<MachineLimits> => {
+  limits ??= probeMachineLimits(context);
+  return limits;
+};
 const context: SuiteContext = {
   quick: options.quick ?? false,
   environment: 'node',
@@ -89,9 +95,17 @@ const context: SuiteContext = {
   fixtures: process.env.ROTOR_FIXTURES
     ? resolve(process.env.ROTOR_FIXTURES)
     : resolve(repositoryRoot, '../shared/fixtures'),
-  limits: () => {
-    limits ??= probeMachineLimits(context);
-    return limits;
+  limits: machineLimits,
+  bandwidthNow: async (probeThreads, bytes) => {
+    const planned = bandwidthFor(await machineLimits(), bytes, probeThreads);
+    if (!planned) return undefined;
+    const request: BandwidthProbeRequest = {
+      threads: probeThreads,
+      bytes: planned.bytes,
+      runs: context.quick ? 3 : 5,
+    };
+    const { value } = await runChild<BandwidthProbeResult>('bandwidth-probe.js', request);
+    return { ...planned, value };
   },
   record: (result) => results.push(result),
 };

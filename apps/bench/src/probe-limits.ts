@@ -8,6 +8,9 @@ import type { SuiteContext } from './suite.js';
 
 const MiB = 2 ** 20;
 
+/** Bytes read per bandwidth probe call (about 128 MiB), so a call takes tens of milliseconds. */
+export const BYTES_PER_CALL = 128 * MiB;
+
 /** Probes the limits, recording each as a `kernels` result of `context`. */
 export async function probeMachineLimits(context: SuiteContext): Promise<MachineLimits> {
   const threadCounts = [...new Set([1, context.threads])];
@@ -18,8 +21,7 @@ export async function probeMachineLimits(context: SuiteContext): Promise<Machine
   try {
     for (const threads of threadCounts) {
       for (const bytes of sizes) {
-        // About 128 MiB read per call, so a call takes tens of milliseconds.
-        const reps = Math.max(1, Math.round((128 * MiB) / bytes));
+        const reps = Math.max(1, Math.round(BYTES_PER_CALL / bytes));
         const { value, spread } = await MachineProbes.median(runs, () =>
           probes.bandwidth(threads, reps, bytes),
         );

@@ -1,6 +1,6 @@
 /** The shape of a benchmark suite: a list of named tasks, each recording results. */
 import type { Backend } from '@rotor/core';
-import type { MachineLimits } from './limits.js';
+import type { BandwidthLimit, MachineLimits } from './limits.js';
 import type { BenchResult } from './results.js';
 
 /** What every task gets. */
@@ -19,6 +19,12 @@ export interface SuiteContext {
   fixtures: string;
   /** The machine limits, probed once per run on first call; undefined where there are no probes. */
   limits(): Promise<MachineLimits | undefined>;
+  /**
+   * The streaming bandwidth that bounds reading `bytes` on `threads` threads, probed now (the run's
+   * probe buffer for that size, in a fresh process), so a decode is held to the bandwidth of the
+   * same minute on a machine whose speed drifts; absent where there are no probes.
+   */
+  bandwidthNow?(threads: number, bytes: number): Promise<BandwidthLimit | undefined>;
   record(result: BenchResult): void;
 }
 
