@@ -1,5 +1,6 @@
 import { isRotorError, type ScoreBiasDescriptor } from '@rotor/core';
 import { describe, expect, it } from 'vitest';
+import { quantizeBlocks } from '../shared/quantized.js';
 import { createWasmBackend, wasmBackend } from './wasm-backend.js';
 
 describe('wasm backend memory', () => {
@@ -71,32 +72,36 @@ describe('wasm backend threads', () => {
     expect(Array.from(results[1])).toEqual(Array.from(results[0]));
   });
 
-  it('reads rows sharing a page in groups, with the sums of eight consecutive rows', async () => {
+  it('reads rows in strided groups, with the sums of eight consecutive rows', async () => {
     const backend = await createWasmBackend({ threads: 1 });
-    for (const K of [256, 288, 512, 1024]) {
-      const N = 8 * 4 * 3 + 8;
-      const x = Float32Array.from({ length: K }, (_, k) => Math.sin(k));
-      const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.37));
-      const bias = Float32Array.from({ length: N }, (_, n) => n / 7);
-      const xHandle = backend.upload(x, [1, K]);
-      const out = backend.allocate([1, N]);
-      backend.run(
-        'matmul',
-        { x: xHandle, w: backend.upload(w, [N, K]), bias: backend.upload(bias, [N]) },
-        {},
-        out,
-      );
-      const whole = await backend.read(out);
-      const block = backend.allocate([1, 8]);
-      for (let n = 0; n < N; n += 8) {
-        const rows = {
-          w: backend.upload(w.subarray(n * K, (n + 8) * K), [8, K]),
-          bias: backend.upload(bias.subarray(n, n + 8), [8]),
-        };
-        backend.run('matmul', { x: xHandle, ...rows }, {}, block);
-        expect(Array.from(await backend.read(block)), `K ${K} rows ${n}..${n + 7}`).toEqual(
-          Array.from(whole.subarray(n, n + 8)),
-        );
+    for (const dtype of ['f32', 'q8_0', 'q4_0'] as const) {
+      for (const K of [256, 288, 512, 1024]) {
+        const N = 8 * 8 * 2 + 8 + 3;
+        const x = Float32Array.from({ length: K }, (_, k) => Math.sin(k));
+        const w = Float32Array.from({ length: N * K }, (_, e) => Math.cos(e * 0.37));
+        const bias = Float32Array.from({ length: N }, (_, n) => n / 7);
+        const weights = (rows: Float32Array, count: number) =>
+          dtype === 'f32'
+            ? backend.upload(rows, [count, K])
+            : backend.upload(quantizeBlocks(rows, dtype), [count, K], dtype);
+        const xHandle = backend.upload(x, [1, K]);
+        const out = backend.allocate([1, N]);
+        backend.run('matmul', { x: xHandle, w: weights(w, N), bias: backend.upload(bias, [N]) }, {}, out);
+        const whole = await backend.read(out);
+        for (let n = 0; n < N; n += 8) {
+          // eight rows (or the last few) alone: one block of consecutive rows (or single rows)
+          const count = Math.min(8, N - n);
+          const rows = {
+            w: weights(w.subarray(n * K, (n + count) * K), count),
+            bias: backend.upload(bias.subarray(n, n + count), [count]),
+          };
+          const block = backend.allocate([1, count]);
+          backend.run('matmul', { x: xHandle, ...rows }, {}, block);
+          expect(
+            Array.from(await backend.read(block)),
+            `${dtype} K ${K} rows ${n}..${n + count - 1}`,
+          ).toEqual(Array.from(whole.subarray(n, n + count)));
+        }
       }
     }
     backend.destroy();

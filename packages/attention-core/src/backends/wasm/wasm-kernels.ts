@@ -182,17 +182,18 @@ interface MatmulCall {
   readonly N: number;
   readonly weightType: 'f32' | 'f16' | 'q8_0' | 'q4_0';
   readonly args: readonly number[];
-  /** Rows per thread share's boundary: whole blocks (and the matvec's page groups) of w. */
+  /** Rows per thread share's boundary: whole blocks (and the matvec's row groups) of w. */
   readonly align: number;
 }
 
-/**
- * Rows of a K-wide f32 weight matrix the matvec reads as one page group (`pageRows` in
- * assembly/matmul.ts: 2 to 4 rows sharing a 4 KiB page, else 1).
- */
-function matvecPageRows(K: number): number {
-  const rows = Math.floor(1024 / K);
-  return rows >= 2 && rows <= 4 ? rows : 1;
+/** The matvec's row stride s for K-wide f32 rows (`rowStride` in assembly/matmul.ts). */
+function matvecRowStride(K: number): number {
+  return K >= 256 && K < 4096 ? Math.min(8, Math.ceil(4096 / K)) : 1;
+}
+
+/** The quantized matmul's row stride s for rows of `rowBytes` (`rowStride` in assembly/matmul-quantized.ts). */
+function quantizedRowStride(rowBytes: number): number {
+  return rowBytes >= 256 && rowBytes < 16384 ? Math.min(8, Math.ceil(16384 / rowBytes)) : 1;
 }
 
 function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle: TensorHandle): MatmulCall {
@@ -216,7 +217,10 @@ function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle
     N,
     weightType,
     args: [x.address, w.address, b, out.address, M, K, N],
-    align: M === 1 && weightType === 'f32' ? 8 * matvecPageRows(K) : 8,
+    align:
+      weightType === 'f32'
+        ? 8 * (M === 1 ? matvecRowStride(K) : 1)
+        : 8 * quantizedRowStride(weightType === 'q8_0' ? K : K / 2),
   });
 }
 
@@ -451,8 +455,8 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
     args[6] = M;
     args[7] = K;
     args[8] = N;
-    // shares start on multiples of the kernel's 8-row blocks
-    host.parallel(call.weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, 8, M * N * K);
+    // shares hold whole 8-row blocks (and row groups)
+    host.parallel(call.weightType === 'q8_0' ? 'matmulQ8' : 'matmulQ4', args, N, call.align, M * N * K);
   },
 
   attention(host, inputs, attrs, outHandle) {

@@ -45,6 +45,13 @@
  *       1.04–1.09× v1 in cache, 1.20× on 32000×768; 15M matrices 0.96–1.02× v1 (parity within
  *       the noise, both orders). Bit-identical to v1. Next step, not tried: weights repacked at
  *       upload so the 8 rows of a block are read as one sequential stream (llama.cpp's q8_0x8).
+ *   v8  (kept) rows of 256 bytes to 16 KiB in groups of 8·s, each 8-row block reading every s-th
+ *       row (s = ceil(16 KiB / row bytes), at most 8), so its streams lie 16 KiB apart instead of
+ *       in the same few 4 KiB pages (as the f32 matvec's v4): GB/s of weights, paired interleaved
+ *       runs in one process, v7 → v8: q8_0 1 thread 32000×768 6.0 → 8.7, 768×768 5.9 → 8.3,
+ *       32000×512 5.7 → 8.1, 768×2048 6.1 → 8.4, 32000×288 6.2 → 6.4; 2 threads 32000×768
+ *       9.9 → 14.0, 768×768 8.5 → 11.4, 512×512 7.8 → 9.8; q4_0 (bound by unpacking) 1.00–1.19×.
+ *       Bit-identical to v7.
  */
 import { horizontalSum } from './vector';
 
@@ -123,6 +130,82 @@ function finish(out: usize, bias: usize, n: i32, value: f32): void {
 }
 
 /**
+ * Rows n, n + step, ..., n + 7·step of w against every row of x: each x load feeds the eight
+ * rows, each row's sum in its own accumulator.
+ */
+function eightRows<T>(
+  xq: usize,
+  xs: usize,
+  w: usize,
+  ws: usize,
+  bias: usize,
+  out: usize,
+  M: i32,
+  K: i32,
+  N: i32,
+  n: i32,
+  step: i32,
+): void {
+  const blocks = K >> 5;
+  const blockBytes: usize = isSigned<T>() ? 32 : 16;
+  const rowBytes = <usize>blocks * blockBytes;
+  const scaleRow = (<usize>blocks) << 2;
+  const wStep = <usize>step * rowBytes;
+  const sStep = <usize>step * scaleRow;
+  const w0 = w + <usize>n * rowBytes;
+  const s0 = ws + <usize>n * scaleRow;
+  const outStep = (<usize>step) << 2;
+  for (let m = 0; m < M; m++) {
+    const xRow = xq + <usize>m * ((<usize>K) << 1);
+    const xScales = xs + <usize>m * scaleRow;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let a4 = f32x4.splat(0);
+    let a5 = f32x4.splat(0);
+    let a6 = f32x4.splat(0);
+    let a7 = f32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const xo = xRow + ((<usize>b) << 6);
+      const x0 = v128.load(xo);
+      const x1 = v128.load(xo, 16);
+      const x2 = v128.load(xo, 32);
+      const x3 = v128.load(xo, 48);
+      const dx = load<f32>(xScales + ((<usize>b) << 2));
+      const wo = w0 + <usize>b * blockBytes;
+      const so = s0 + ((<usize>b) << 2);
+      a0 = scaled(a0, blockDot<T>(wo, x0, x1, x2, x3), dx * load<f32>(so));
+      a1 = scaled(a1, blockDot<T>(wo + wStep, x0, x1, x2, x3), dx * load<f32>(so + sStep));
+      a2 = scaled(a2, blockDot<T>(wo + 2 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 2 * sStep));
+      a3 = scaled(a3, blockDot<T>(wo + 3 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 3 * sStep));
+      a4 = scaled(a4, blockDot<T>(wo + 4 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 4 * sStep));
+      a5 = scaled(a5, blockDot<T>(wo + 5 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 5 * sStep));
+      a6 = scaled(a6, blockDot<T>(wo + 6 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 6 * sStep));
+      a7 = scaled(a7, blockDot<T>(wo + 7 * wStep, x0, x1, x2, x3), dx * load<f32>(so + 7 * sStep));
+    }
+    const o = out + ((<usize>m * <usize>N + <usize>n) << 2);
+    finish(o, bias, n, horizontalSum(a0));
+    finish(o + outStep, bias, n + step, horizontalSum(a1));
+    finish(o + 2 * outStep, bias, n + 2 * step, horizontalSum(a2));
+    finish(o + 3 * outStep, bias, n + 3 * step, horizontalSum(a3));
+    finish(o + 4 * outStep, bias, n + 4 * step, horizontalSum(a4));
+    finish(o + 5 * outStep, bias, n + 5 * step, horizontalSum(a5));
+    finish(o + 6 * outStep, bias, n + 6 * step, horizontalSum(a6));
+    finish(o + 7 * outStep, bias, n + 7 * step, horizontalSum(a7));
+  }
+}
+
+/**
+ * s, the row stride of the 8-row blocks for weight rows of `rowBytes` bytes: rows 16 KiB apart
+ * (at most 8) for rows of 256 bytes to 16 KiB, else 1. Host and kernel agree on it
+ * (`quantizedRowStride` in wasm-kernels.ts), so thread shares hold whole groups of 8·s rows.
+ */
+function rowStride(rowBytes: i32): i32 {
+  return rowBytes >= 256 && rowBytes < 16384 ? min(8, (16383 + rowBytes) / rowBytes) : 1;
+}
+
+/**
  * Features n0..n1 of every row: eight (then four) weight rows at a time share each load of x, and
  * each row of x reuses those weight rows while they sit in cache (M > 1).
  */
@@ -144,52 +227,19 @@ function quantizedMatmul<T>(
   const rowBytes = <usize>blocks * blockBytes;
   const scaleRow = (<usize>blocks) << 2;
   let n = n0;
+  // Groups of 8·s rows read as s blocks of every s-th row, so a block's eight streams lie 16 KiB
+  // apart (v8 above).
+  const s = rowStride(<i32>rowBytes);
+  if (s > 1) {
+    const group = s << 3;
+    for (; n + group <= n1; n += group) {
+      for (let r = 0; r < s; r++) eightRows<T>(xq, xs, w, ws, bias, out, M, K, N, n + r, s);
+    }
+  }
   // 8 rows per block only for long rows: on short ones (15M's K = 288) 8 interleaved row
   // streams read slower than 4 (v6, v7)
   const rows8 = K >= EIGHT_ROWS_MIN_K ? n1 - 7 : n0;
-  for (; n < rows8; n += 8) {
-    const w0 = w + <usize>n * rowBytes;
-    const s0 = ws + <usize>n * scaleRow;
-    for (let m = 0; m < M; m++) {
-      const xRow = xq + <usize>m * ((<usize>K) << 1);
-      const xScales = xs + <usize>m * scaleRow;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let a4 = f32x4.splat(0);
-      let a5 = f32x4.splat(0);
-      let a6 = f32x4.splat(0);
-      let a7 = f32x4.splat(0);
-      for (let b = 0; b < blocks; b++) {
-        const xo = xRow + ((<usize>b) << 6);
-        const x0 = v128.load(xo);
-        const x1 = v128.load(xo, 16);
-        const x2 = v128.load(xo, 32);
-        const x3 = v128.load(xo, 48);
-        const dx = load<f32>(xScales + ((<usize>b) << 2));
-        const wo = w0 + <usize>b * blockBytes;
-        const so = s0 + ((<usize>b) << 2);
-        a0 = scaled(a0, blockDot<T>(wo, x0, x1, x2, x3), dx * load<f32>(so));
-        a1 = scaled(a1, blockDot<T>(wo + rowBytes, x0, x1, x2, x3), dx * load<f32>(so + scaleRow));
-        a2 = scaled(a2, blockDot<T>(wo + 2 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 2 * scaleRow));
-        a3 = scaled(a3, blockDot<T>(wo + 3 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 3 * scaleRow));
-        a4 = scaled(a4, blockDot<T>(wo + 4 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 4 * scaleRow));
-        a5 = scaled(a5, blockDot<T>(wo + 5 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 5 * scaleRow));
-        a6 = scaled(a6, blockDot<T>(wo + 6 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 6 * scaleRow));
-        a7 = scaled(a7, blockDot<T>(wo + 7 * rowBytes, x0, x1, x2, x3), dx * load<f32>(so + 7 * scaleRow));
-      }
-      const o = out + ((<usize>m * <usize>N + <usize>n) << 2);
-      finish(o, bias, n, horizontalSum(a0));
-      finish(o + 4, bias, n + 1, horizontalSum(a1));
-      finish(o + 8, bias, n + 2, horizontalSum(a2));
-      finish(o + 12, bias, n + 3, horizontalSum(a3));
-      finish(o + 16, bias, n + 4, horizontalSum(a4));
-      finish(o + 20, bias, n + 5, horizontalSum(a5));
-      finish(o + 24, bias, n + 6, horizontalSum(a6));
-      finish(o + 28, bias, n + 7, horizontalSum(a7));
-    }
-  }
+  for (; n < rows8; n += 8) eightRows<T>(xq, xs, w, ws, bias, out, M, K, N, n, 1);
   for (; n + 4 <= n1; n += 4) {
     const w0 = w + <usize>n * rowBytes;
     const s0 = ws + <usize>n * scaleRow;

@@ -29,23 +29,25 @@
  *       vector store each) instead of eight horizontal sums and scalar stores, when K is a multiple
  *       of 4: a 64×64 matvec call (stories260K's shapes, the reduction a fifth of the work) 1.0 →
  *       0.55–0.79 µs including the host's validation (200,000 calls, medians of 3 runs).
- *   v4  rows of 1–2 KiB (K 256–512) read as blocks of every s-th row (s rows share a page), so no
- *       4 KiB page carries two streams at once (the hardware prefetcher follows one per page);
- *       sums and their order unchanged, so results are bit-identical. Paired interleaved runs in
- *       one process, old vs new, GB/s: 1 thread 32000×512 10.1 → 12.0, 512×512 9.6 → 11.0,
- *       1376×512 9.8 → 11.3; 2 threads 17.3 → 18.1, 14.7 → 16.5, 16.5 → 19.2; 512×1376 (rows of
- *       5.5 KiB, not regrouped) unchanged.
+ *   v4  each 8-row block reads every s-th row (s = ceil(16 KiB / row bytes), at most 8, for rows
+ *       of 1–16 KiB) so its eight streams lie 16 KiB apart, not in the same few 4 KiB pages (the
+ *       hardware prefetcher follows about one stream per page); each row's sum and its order are
+ *       unchanged, so results are bit-identical. Paired interleaved runs in one process, GB/s of
+ *       weights, v3 → v4 with s = rows per 4 KiB (the first step): 1 thread 32000×512 10.1 → 12.0,
+ *       512×512 9.6 → 11.0, 1376×512 9.8 → 11.3; 2 threads 15.2 → 20.0, 11.7 → 14.7, 13.2 → 16.6.
+ *       Then streams ≥ 4 KiB apart: K = 768 1.12–1.20× (1 and 2 threads), K = 288 1.05–1.10×;
+ *       ≥ 8 KiB: another 1.02–1.14×; ≥ 16 KiB: another 1.00–1.12×; rows of 5.5–8 KiB (K 1376,
+ *       2048) unchanged throughout. The cap of 8 keeps a 768-row matrix in 12 thread shares.
  */
 import { dot, horizontalSum, sum4 } from './vector';
 
 /**
- * Rows of a K-wide f32 matrix that share a 4 KiB page, when 2 to 4 of them do (K from 256 to
- * 512), else 1. Host and kernel agree on it (`matvecPageRows` in wasm-kernels.ts), so thread
- * shares hold whole groups of 8·s rows.
+ * s, the row stride of the matvec's blocks: K-wide f32 rows 16 KiB apart (at most 8), for rows of
+ * 1 to 16 KiB; 1 otherwise (short rows sit in cache). Host and kernel agree on it
+ * (`matvecRowStride` in wasm-kernels.ts), so thread shares hold whole groups of 8·s rows.
  */
-function pageRows(K: i32): i32 {
-  const rows = 1024 / K;
-  return rows >= 2 && rows <= 4 ? rows : 1;
+function rowStride(K: i32): i32 {
+  return K >= 256 && K < 4096 ? min(8, (4095 + K) / K) : 1;
 }
 
 function finish(out: usize, bias: usize, n: i32, value: f32): void {
@@ -56,9 +58,9 @@ function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1
   const rowBytes = (<usize>K) << 2;
   const vectorEnd = K & ~3;
   let n = n0;
-  // Rows short enough that several share a 4 KiB page: groups of 8·s rows, read as s blocks of
-  // every s-th row, so each page feeds one stream at a time (see v4 above).
-  const s = pageRows(K);
+  // Groups of 8·s rows read as s blocks of every s-th row, so a block's eight streams lie 16 KiB
+  // apart (v4 above).
+  const s = rowStride(K);
   if (s > 1 && vectorEnd === K) {
     const group = s << 3;
     const strideBytes = <usize>s * rowBytes;
