@@ -46,6 +46,12 @@
  *   tried, not kept: query heads in pairs, each loaded value row feeding both weighted sums
  *       (two score rows of scratch): H8/4 Dh8 at 200 and 287 keys unchanged (old/new alternating
  *       processes, 3 each: 9.2–12.2 vs 11.9–12.4 µs); the sums are bound by arithmetic, not loads.
+ *   tried, not kept: Dh = 8 specialisations, the query's two vectors in registers for the scores
+ *       (no zero-started accumulators), and exp + weighted sum fused in one pass with each weight
+ *       vector's lanes splatted by shuffles instead of stored and reloaded: same output, tokens
+ *       identical; stories260K decode 0.997× for the scores alone and 0.93× with the fusion
+ *       (paired medians of 30 alternating rounds of 256 tokens in one process): on x64 a lane
+ *       splat is a shuffle-port instruction, where `load32_splat` from memory costs only a load.
  *   host (wasm-backend.ts): the single-thread decode call made with its arguments spelled out
  *       instead of `apply` through the JS-to-wasm wrapper: stories260K decode 1.04–1.08× (per
  *       CPU-second / paired medians of 11 alternating runs of 400 tokens), tokens identical.
