@@ -63,13 +63,21 @@ async function nodeWorker(workerMain: string): Promise<WasmWorker> {
   const threads = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as {
     Worker: new (source: string, options: { eval: boolean }) => NodeWorkerLike;
   };
-  const source = `const { parentPort } = require('node:worker_threads');\n(${workerMain})((m) => parentPort.postMessage(m), (f) => parentPort.once('message', f));`;
+  // `import()` works whether the eval'd worker runs as CommonJS or, when the process was started
+  // with --input-type=module (inherited), as an ES module; messages wait for the listener.
+  const source = `import('node:worker_threads').then(({ parentPort }) => (${workerMain})((m) => parentPort.postMessage(m), (f) => parentPort.once('message', f)));`;
   const worker = new threads.Worker(source, { eval: true });
-  // Idle workers must not keep a Node process alive.
-  worker.unref();
   return {
     postMessage: (message) => worker.postMessage(message),
-    onMessage: (listener) => worker.on('message', listener),
+    onMessage: (listener) => {
+      worker.on('message', (message) => {
+        listener(message);
+        // Its one message is 'ready': from then on an idle worker must not keep the process
+        // alive (unref'd before it, the process could exit while waiting for it; a 'message'
+        // listener refs it again, so this comes after).
+        worker.unref();
+      });
+    },
     onError: (listener) => worker.on('error', listener),
     terminate: () => {
       worker.terminate();
