@@ -1,12 +1,13 @@
 /**
  * Whole models on every backend and on onnxruntime-web (same weights, exported to ONNX): load
  * time, prefill and decode tokens per second, peak memory, and f32 decode as a fraction of the
- * bandwidth limit (probed just before and after each decode). The WASM backend and onnxruntime-web run at 1 thread and at the run's thread
- * count (onnxruntime-web's other count in a child process); the WASM backend also with Q8_0
- * weights, compared with onnxruntime-web's f32 decode at the same threads. Greedy tokens are
- * compared with the reference backend's (Q8_0: with the reference backend's on the same Q8_0
- * weights) before anything is reported (llm.c style). A separate task reports the logits of Q8_0
- * and Q4_0 against f32 (cosine similarity, top-1 agreement).
+ * bandwidth limit (probed just before and after each decode). The WASM backend and
+ * onnxruntime-web run at 1 thread and at the run's thread count (onnxruntime-web's other count in
+ * a child process); the WASM backend also with Q8_0 weights, compared with onnxruntime-web's f32
+ * decode at the same threads. Greedy tokens are compared with the reference backend's (Q8_0:
+ * with the reference backend's on the same Q8_0 weights) before anything is reported (llm.c
+ * style). A separate task reports the logits of Q8_0 and Q4_0 against f32 (cosine similarity,
+ * top-1 agreement).
  */
 import { createWasmBackend } from '@rotor/attention-core';
 import type { Backend } from '@rotor/core';

@@ -186,14 +186,9 @@ interface MatmulCall {
   readonly align: number;
 }
 
-/** The matvec's row stride s for K-wide f32 rows (`rowStride` in assembly/matmul.ts). */
-function matvecRowStride(K: number): number {
-  return K >= 256 && K < 4096 ? Math.min(8, Math.ceil(4096 / K)) : 1;
-}
-
-/** The quantized matmul's row stride s for rows of `rowBytes` (`rowStride` in assembly/matmul-quantized.ts). */
-function quantizedRowStride(rowBytes: number): number {
-  return rowBytes >= 256 && rowBytes < 16384 ? Math.min(8, Math.ceil(16384 / rowBytes)) : 1;
+/** The matmuls' row stride s for K-wide rows of `rowBytes` bytes (`rowStride` in assembly/vector.ts). */
+function rowStride(K: number, rowBytes: number): number {
+  return K >= 256 && rowBytes >= 256 && rowBytes < 16384 ? Math.min(8, Math.ceil(16384 / rowBytes)) : 1;
 }
 
 function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle: TensorHandle): MatmulCall {
@@ -217,10 +212,14 @@ function checkMatmul(host: KernelHost, inputs: KernelInputs<'matmul'>, outHandle
     N,
     weightType,
     args: [x.address, w.address, b, out.address, M, K, N],
+    // the f32 GEMM (M > 1) reads consecutive rows
     align:
-      weightType === 'f32'
-        ? 8 * (M === 1 ? matvecRowStride(K) : 1)
-        : 8 * quantizedRowStride(weightType === 'q8_0' ? K : K / 2),
+      8 *
+      (weightType !== 'f32'
+        ? rowStride(K, weightType === 'q8_0' ? K : K / 2)
+        : M === 1
+          ? rowStride(K, 4 * K)
+          : 1),
   });
 }
 

@@ -53,7 +53,7 @@
  *       9.9 → 14.0, 768×768 8.5 → 11.4, 512×512 7.8 → 9.8; q4_0 (bound by unpacking) 1.00–1.19×.
  *       Bit-identical to v7.
  */
-import { horizontalSum } from './vector';
+import { horizontalSum, rowStride } from './vector';
 
 /** Quantises the `M * K` values of x into `xq` (int16 holding int8) and per-block scales `xs`. */
 export function quantizeRows(x: usize, xq: usize, xs: usize, M: i32, K: i32): void {
@@ -197,15 +197,6 @@ function eightRows<T>(
 }
 
 /**
- * s, the row stride of the 8-row blocks for weight rows of `rowBytes` bytes: rows 16 KiB apart
- * (at most 8) for rows of 256 bytes to 16 KiB, else 1. Host and kernel agree on it
- * (`quantizedRowStride` in wasm-kernels.ts), so thread shares hold whole groups of 8·s rows.
- */
-function rowStride(rowBytes: i32): i32 {
-  return rowBytes >= 256 && rowBytes < 16384 ? min(8, (16383 + rowBytes) / rowBytes) : 1;
-}
-
-/**
  * Features n0..n1 of every row: eight (then four) weight rows at a time share each load of x, and
  * each row of x reuses those weight rows while they sit in cache (M > 1).
  */
@@ -229,7 +220,7 @@ function quantizedMatmul<T>(
   let n = n0;
   // Groups of 8·s rows read as s blocks of every s-th row, so a block's eight streams lie 16 KiB
   // apart (v8 above).
-  const s = rowStride(<i32>rowBytes);
+  const s = rowStride(K, <i32>rowBytes);
   if (s > 1) {
     const group = s << 3;
     for (; n + group <= n1; n += group) {

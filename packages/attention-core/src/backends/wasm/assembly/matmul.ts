@@ -39,16 +39,7 @@
  *       ≥ 8 KiB: another 1.02–1.14×; ≥ 16 KiB: another 1.00–1.12×; rows of 5.5–8 KiB (K 1376,
  *       2048) unchanged throughout. The cap of 8 keeps a 768-row matrix in 12 thread shares.
  */
-import { dot, horizontalSum, sum4 } from './vector';
-
-/**
- * s, the row stride of the matvec's blocks: K-wide f32 rows 16 KiB apart (at most 8), for rows of
- * 1 to 16 KiB; 1 otherwise (short rows sit in cache). Host and kernel agree on it
- * (`matvecRowStride` in wasm-kernels.ts), so thread shares hold whole groups of 8·s rows.
- */
-function rowStride(K: i32): i32 {
-  return K >= 256 && K < 4096 ? min(8, (4095 + K) / K) : 1;
-}
+import { dot, horizontalSum, rowStride, sum4 } from './vector';
 
 function finish(out: usize, bias: usize, n: i32, value: f32): void {
   store<f32>(out, bias === 0 ? value : value + load<f32>(bias + ((<usize>n) << 2)));
@@ -60,7 +51,7 @@ function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1
   let n = n0;
   // Groups of 8·s rows read as s blocks of every s-th row, so a block's eight streams lie 16 KiB
   // apart (v4 above).
-  const s = rowStride(K);
+  const s = rowStride(K, K << 2);
   if (s > 1 && vectorEnd === K) {
     const group = s << 3;
     const strideBytes = <usize>s * rowBytes;

@@ -120,3 +120,15 @@ export function expShifted(row: usize, n: i32, shift: f32): f32 {
   }
   return total;
 }
+
+/**
+ * s, the row stride of the matmuls' 8-row blocks of weights (matmul.ts v4, matmul-quantized.ts
+ * v8): each block reads every s-th row, so its eight streams lie 16 KiB apart instead of in the
+ * same few 4 KiB pages; s = ceil(16 KiB / row bytes), at most 8, for K >= 256 and rows of 256
+ * bytes to 16 KiB, else 1 (short rows sit in cache, or, q4_0 rows under 256 bytes, read slower
+ * strided: 0.86–0.91×; long rows are apart already). The host computes the same (`rowStride` in
+ * wasm-kernels.ts), so thread shares hold whole groups of 8·s rows.
+ */
+export function rowStride(K: i32, rowBytes: i32): i32 {
+  return K >= 256 && rowBytes >= 256 && rowBytes < 16384 ? min(8, (16383 + rowBytes) / rowBytes) : 1;
+}
