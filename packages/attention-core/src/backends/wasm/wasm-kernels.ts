@@ -403,6 +403,24 @@ function rotaryFits(call: RotaryCall, attrs: KernelAttrs<'applyRotary'>): boolea
   );
 }
 
+/** The rotary kernel on validated arguments (spelled out: `apply` through the JS-to-wasm wrapper costs more). */
+function rotate(host: KernelHost, a: readonly number[], positionOffset: number, starts: number): void {
+  host.kernels.applyRotary(
+    a[0],
+    a[1],
+    a[2],
+    a[3],
+    a[4],
+    a[5],
+    a[6],
+    a[7],
+    a[8],
+    a[9],
+    positionOffset,
+    starts,
+  );
+}
+
 /** A validated writeRows: any row offset up to Rout - R fits. */
 interface WriteRowsCall {
   readonly src: number;
@@ -559,21 +577,7 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
       attrs.layout,
     );
     if (call !== undefined && rotaryFits(call, attrs)) {
-      const a = call.args;
-      host.kernels.applyRotary(
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        a[4],
-        a[5],
-        a[6],
-        a[7],
-        a[8],
-        a[9],
-        attrs.positionOffset,
-        0,
-      );
+      rotate(host, call.args, attrs.positionOffset, 0);
       return;
     }
     const x = resolve(host, 'applyRotary', 'inputs.x', inputs.x);
@@ -610,18 +614,9 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
         lastOffset: positions - T,
       });
     }
-    const a = args;
-    host.kernels.applyRotary(
-      a[0],
-      a[1],
-      a[2],
-      a[3],
-      a[4],
-      a[5],
-      a[6],
-      a[7],
-      a[8],
-      a[9],
+    rotate(
+      host,
+      args,
       positionOffset,
       sequenceStarts === undefined ? 0 : startsAddress(host, sequenceStarts),
     );

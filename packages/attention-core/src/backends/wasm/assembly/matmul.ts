@@ -47,12 +47,11 @@ function finish(out: usize, bias: usize, n: i32, value: f32): void {
 
 function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1: i32): void {
   const rowBytes = (<usize>K) << 2;
-  const vectorEnd = K & ~3;
   let n = n0;
   // Groups of 8·s rows read as s blocks of every s-th row, so a block's eight streams lie 16 KiB
   // apart (v4 above).
   const s = rowStride(K, K << 2);
-  if (s > 1 && vectorEnd === K) {
+  if (s > 1) {
     const group = s << 3;
     const strideBytes = <usize>s * rowBytes;
     for (; n + group <= n1; n += group) {
@@ -60,82 +59,15 @@ function matvec(x: usize, w: usize, bias: usize, out: usize, K: i32, n0: i32, n1
         rows8(x, w + <usize>(n + r) * rowBytes, strideBytes, bias, out, n + r, s, K);
     }
   }
-  for (; n + 8 <= n1; n += 8) {
-    const w0 = w + <usize>n * rowBytes;
-    const w1 = w0 + rowBytes;
-    const w2 = w1 + rowBytes;
-    const w3 = w2 + rowBytes;
-    const w4 = w3 + rowBytes;
-    const w5 = w4 + rowBytes;
-    const w6 = w5 + rowBytes;
-    const w7 = w6 + rowBytes;
-    let a0 = f32x4.splat(0);
-    let a1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0);
-    let a4 = f32x4.splat(0);
-    let a5 = f32x4.splat(0);
-    let a6 = f32x4.splat(0);
-    let a7 = f32x4.splat(0);
-    for (let k = 0; k < vectorEnd; k += 4) {
-      const o = (<usize>k) << 2;
-      const xv = v128.load(x + o);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xv));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(w1 + o), xv));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(w2 + o), xv));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(w3 + o), xv));
-      a4 = f32x4.add(a4, f32x4.mul(v128.load(w4 + o), xv));
-      a5 = f32x4.add(a5, f32x4.mul(v128.load(w5 + o), xv));
-      a6 = f32x4.add(a6, f32x4.mul(v128.load(w6 + o), xv));
-      a7 = f32x4.add(a7, f32x4.mul(v128.load(w7 + o), xv));
-    }
-    const o = out + ((<usize>n) << 2);
-    if (vectorEnd === K) {
-      // Row sums four at a time, as the lanes of one vector (transpose-add), stored whole.
-      let low = sum4(a0, a1, a2, a3);
-      let high = sum4(a4, a5, a6, a7);
-      if (bias !== 0) {
-        const b = bias + ((<usize>n) << 2);
-        low = f32x4.add(low, v128.load(b));
-        high = f32x4.add(high, v128.load(b, 16));
-      }
-      v128.store(o, low);
-      v128.store(o, high, 16);
-      continue;
-    }
-    let s0 = horizontalSum(a0);
-    let s1 = horizontalSum(a1);
-    let s2 = horizontalSum(a2);
-    let s3 = horizontalSum(a3);
-    let s4 = horizontalSum(a4);
-    let s5 = horizontalSum(a5);
-    let s6 = horizontalSum(a6);
-    let s7 = horizontalSum(a7);
-    for (let k = vectorEnd; k < K; k++) {
-      const o = (<usize>k) << 2;
-      const xk = load<f32>(x + o);
-      s0 += load<f32>(w0 + o) * xk;
-      s1 += load<f32>(w1 + o) * xk;
-      s2 += load<f32>(w2 + o) * xk;
-      s3 += load<f32>(w3 + o) * xk;
-      s4 += load<f32>(w4 + o) * xk;
-      s5 += load<f32>(w5 + o) * xk;
-      s6 += load<f32>(w6 + o) * xk;
-      s7 += load<f32>(w7 + o) * xk;
-    }
-    finish(o, bias, n, s0);
-    finish(o + 4, bias, n + 1, s1);
-    finish(o + 8, bias, n + 2, s2);
-    finish(o + 12, bias, n + 3, s3);
-    finish(o + 16, bias, n + 4, s4);
-    finish(o + 20, bias, n + 5, s5);
-    finish(o + 24, bias, n + 6, s6);
-    finish(o + 28, bias, n + 7, s7);
-  }
+  for (; n + 8 <= n1; n += 8) rows8(x, w + <usize>n * rowBytes, rowBytes, bias, out, n, 1, K);
   for (; n < n1; n++) finish(out + ((<usize>n) << 2), bias, n, dot(x, w + <usize>n * rowBytes, K));
 }
 
-/** Rows n, n + step, ..., n + 7·step of w (`wStride` bytes apart from w0), K a multiple of 4. */
+/**
+ * Rows n, n + step, ..., n + 7·step of w (`wStride` bytes apart from w0): eight accumulators share
+ * each load of x; their sums reduced as two transposed vectors when K is a multiple of 4 (stored
+ * whole for consecutive rows), else horizontally with a scalar tail.
+ */
 function rows8(
   x: usize,
   w0: usize,
@@ -146,6 +78,7 @@ function rows8(
   step: i32,
   K: i32,
 ): void {
+  const vectorEnd = K & ~3;
   const w1 = w0 + wStride;
   const w2 = w1 + wStride;
   const w3 = w2 + wStride;
@@ -161,7 +94,7 @@ function rows8(
   let a5 = f32x4.splat(0);
   let a6 = f32x4.splat(0);
   let a7 = f32x4.splat(0);
-  for (let k = 0; k < K; k += 4) {
+  for (let k = 0; k < vectorEnd; k += 4) {
     const o = (<usize>k) << 2;
     const xv = v128.load(x + o);
     a0 = f32x4.add(a0, f32x4.mul(v128.load(w0 + o), xv));
@@ -173,18 +106,59 @@ function rows8(
     a6 = f32x4.add(a6, f32x4.mul(v128.load(w6 + o), xv));
     a7 = f32x4.add(a7, f32x4.mul(v128.load(w7 + o), xv));
   }
-  const low = sum4(a0, a1, a2, a3);
-  const high = sum4(a4, a5, a6, a7);
   const o = out + ((<usize>n) << 2);
   const stepBytes = (<usize>step) << 2;
-  finish(o, bias, n, f32x4.extract_lane(low, 0));
-  finish(o + stepBytes, bias, n + step, f32x4.extract_lane(low, 1));
-  finish(o + 2 * stepBytes, bias, n + 2 * step, f32x4.extract_lane(low, 2));
-  finish(o + 3 * stepBytes, bias, n + 3 * step, f32x4.extract_lane(low, 3));
-  finish(o + 4 * stepBytes, bias, n + 4 * step, f32x4.extract_lane(high, 0));
-  finish(o + 5 * stepBytes, bias, n + 5 * step, f32x4.extract_lane(high, 1));
-  finish(o + 6 * stepBytes, bias, n + 6 * step, f32x4.extract_lane(high, 2));
-  finish(o + 7 * stepBytes, bias, n + 7 * step, f32x4.extract_lane(high, 3));
+  if (vectorEnd === K) {
+    let low = sum4(a0, a1, a2, a3);
+    let high = sum4(a4, a5, a6, a7);
+    if (step === 1) {
+      if (bias !== 0) {
+        const b = bias + ((<usize>n) << 2);
+        low = f32x4.add(low, v128.load(b));
+        high = f32x4.add(high, v128.load(b, 16));
+      }
+      v128.store(o, low);
+      v128.store(o, high, 16);
+      return;
+    }
+    finish(o, bias, n, f32x4.extract_lane(low, 0));
+    finish(o + stepBytes, bias, n + step, f32x4.extract_lane(low, 1));
+    finish(o + 2 * stepBytes, bias, n + 2 * step, f32x4.extract_lane(low, 2));
+    finish(o + 3 * stepBytes, bias, n + 3 * step, f32x4.extract_lane(low, 3));
+    finish(o + 4 * stepBytes, bias, n + 4 * step, f32x4.extract_lane(high, 0));
+    finish(o + 5 * stepBytes, bias, n + 5 * step, f32x4.extract_lane(high, 1));
+    finish(o + 6 * stepBytes, bias, n + 6 * step, f32x4.extract_lane(high, 2));
+    finish(o + 7 * stepBytes, bias, n + 7 * step, f32x4.extract_lane(high, 3));
+    return;
+  }
+  let s0 = horizontalSum(a0);
+  let s1 = horizontalSum(a1);
+  let s2 = horizontalSum(a2);
+  let s3 = horizontalSum(a3);
+  let s4 = horizontalSum(a4);
+  let s5 = horizontalSum(a5);
+  let s6 = horizontalSum(a6);
+  let s7 = horizontalSum(a7);
+  for (let k = vectorEnd; k < K; k++) {
+    const ko = (<usize>k) << 2;
+    const xk = load<f32>(x + ko);
+    s0 += load<f32>(w0 + ko) * xk;
+    s1 += load<f32>(w1 + ko) * xk;
+    s2 += load<f32>(w2 + ko) * xk;
+    s3 += load<f32>(w3 + ko) * xk;
+    s4 += load<f32>(w4 + ko) * xk;
+    s5 += load<f32>(w5 + ko) * xk;
+    s6 += load<f32>(w6 + ko) * xk;
+    s7 += load<f32>(w7 + ko) * xk;
+  }
+  finish(o, bias, n, s0);
+  finish(o + stepBytes, bias, n + step, s1);
+  finish(o + 2 * stepBytes, bias, n + 2 * step, s2);
+  finish(o + 3 * stepBytes, bias, n + 3 * step, s3);
+  finish(o + 4 * stepBytes, bias, n + 4 * step, s4);
+  finish(o + 5 * stepBytes, bias, n + 5 * step, s5);
+  finish(o + 6 * stepBytes, bias, n + 6 * step, s6);
+  finish(o + 7 * stepBytes, bias, n + 7 * step, s7);
 }
 
 /** One 4×2 block: rows x0..x3 of x against rows w0, w1 of w; returns nothing, stores 8 outputs. */
