@@ -6,7 +6,7 @@
 import type { KernelAttrs, KernelInputs, KernelName, TensorHandle } from '@rotor/core';
 import { validateAdd } from '../reference/add.js';
 import { validateApplyRotary } from '../reference/apply-rotary.js';
-import { validateAttention } from '../reference/attention.js';
+import { type AttentionPlan, validateAttention } from '../reference/attention.js';
 import { validateEmbedding } from '../reference/embedding.js';
 import { validateGelu } from '../reference/gelu.js';
 import { validateLayerNorm } from '../reference/layer-norm.js';
@@ -235,36 +235,23 @@ interface RowsCall {
   readonly parameter: number;
 }
 
-function checkRmsNorm(
+/** rmsNorm, or layerNorm (with its optional bias in `z`): `y` is the weight, `parameter` epsilon. */
+function checkNorm(
   host: KernelHost,
-  inputs: KernelInputs<'rmsNorm'>,
-  attrs: KernelAttrs<'rmsNorm'>,
-  outHandle: TensorHandle,
-): RowsCall {
-  const x = resolve(host, 'rmsNorm', 'inputs.x', inputs.x);
-  const weight = resolve(host, 'rmsNorm', 'inputs.weight', inputs.weight);
-  const out = resolve(host, 'rmsNorm', 'out', outHandle);
-  const { M, D, epsilon } = validateRmsNorm(inputs, attrs, out);
-  requireNoOverlap('rmsNorm', out, 'inputs.x', x, true);
-  requireNoOverlap('rmsNorm', out, 'inputs.weight', weight, false);
-  const call = { x: x.address, y: weight.address, z: 0, out: out.address, M, N: D, parameter: epsilon };
-  return remember(host, 'rmsNorm', weight, x, undefined, out, attrs.epsilon, call);
-}
-
-function checkLayerNorm(
-  host: KernelHost,
+  kernel: 'rmsNorm' | 'layerNorm',
   inputs: KernelInputs<'layerNorm'>,
   attrs: KernelAttrs<'layerNorm'>,
   outHandle: TensorHandle,
 ): RowsCall {
-  const x = resolve(host, 'layerNorm', 'inputs.x', inputs.x);
-  const weight = resolve(host, 'layerNorm', 'inputs.weight', inputs.weight);
-  const bias = optional(host, 'layerNorm', 'inputs.bias', inputs.bias);
-  const out = resolve(host, 'layerNorm', 'out', outHandle);
-  const { M, D, epsilon } = validateLayerNorm(inputs, attrs, out);
-  requireNoOverlap('layerNorm', out, 'inputs.x', x, true);
-  requireNoOverlap('layerNorm', out, 'inputs.weight', weight, false);
-  if (bias) requireNoOverlap('layerNorm', out, 'inputs.bias', bias, false);
+  const x = resolve(host, kernel, 'inputs.x', inputs.x);
+  const weight = resolve(host, kernel, 'inputs.weight', inputs.weight);
+  const bias = kernel === 'layerNorm' ? optional(host, kernel, 'inputs.bias', inputs.bias) : undefined;
+  const out = resolve(host, kernel, 'out', outHandle);
+  const { M, D, epsilon } =
+    kernel === 'rmsNorm' ? validateRmsNorm(inputs, attrs, out) : validateLayerNorm(inputs, attrs, out);
+  requireNoOverlap(kernel, out, 'inputs.x', x, true);
+  requireNoOverlap(kernel, out, 'inputs.weight', weight, false);
+  if (bias) requireNoOverlap(kernel, out, 'inputs.bias', bias, false);
   const call = {
     x: x.address,
     y: weight.address,
@@ -274,7 +261,7 @@ function checkLayerNorm(
     N: D,
     parameter: epsilon,
   };
-  return remember(host, 'layerNorm', weight, x, bias, out, attrs.epsilon, call);
+  return remember(host, kernel, weight, x, bias, out, attrs.epsilon, call);
 }
 
 function checkSilu(host: KernelHost, inputs: KernelInputs<'silu'>, outHandle: TensorHandle): RowsCall {
@@ -317,15 +304,11 @@ function checkBinary(
   return remember(host, kernel, b, a, undefined, out, undefined, call);
 }
 
+/** The sizes the attention kernels are dispatched by. */
+type AttentionShape = Pick<AttentionPlan, 'B' | 'T' | 'S' | 'H' | 'Hkv' | 'Dh'>;
+
 /** A validated attention call without per-sequence lengths, starts or score bias: any kvOffset fits. */
-interface AttentionCall {
-  readonly B: number;
-  readonly T: number;
-  readonly S: number;
-  readonly H: number;
-  readonly Hkv: number;
-  readonly Dh: number;
-  readonly causal: boolean;
+interface AttentionCall extends AttentionShape, Pick<AttentionPlan, 'causal'> {
   /** `attrs.scale` as given (undefined: 1 / sqrt(Dh)). */
   readonly scale: number | undefined;
   /** The kernel's arguments; slot 10 (kvOffset) is rewritten by each call. */
@@ -354,14 +337,7 @@ function attentionFits(call: AttentionCall, attrs: KernelAttrs<'attention'>): bo
 function runAttention(
   host: KernelHost,
   args: readonly number[],
-  shape: {
-    readonly B: number;
-    readonly T: number;
-    readonly S: number;
-    readonly H: number;
-    readonly Hkv: number;
-    readonly Dh: number;
-  },
+  shape: AttentionShape,
   kvOffset: number,
 ): void {
   const { B, T, S, H, Hkv, Dh } = shape;
@@ -547,14 +523,14 @@ export const HOST_KERNELS: { readonly [K in KernelName]: HostKernel<K> } = {
   rmsNorm(host, inputs, attrs, outHandle) {
     const call =
       recall<RowsCall>(host, 'rmsNorm', inputs.weight, inputs.x, undefined, outHandle, attrs.epsilon) ??
-      checkRmsNorm(host, inputs, attrs, outHandle);
+      checkNorm(host, 'rmsNorm', inputs, attrs, outHandle);
     host.kernels.rmsNorm(call.x, call.y, call.out, call.M, call.N, call.parameter);
   },
 
   layerNorm(host, inputs, attrs, outHandle) {
     const call =
       recall<RowsCall>(host, 'layerNorm', inputs.weight, inputs.x, inputs.bias, outHandle, attrs.epsilon) ??
-      checkLayerNorm(host, inputs, attrs, outHandle);
+      checkNorm(host, 'layerNorm', inputs, attrs, outHandle);
     host.kernels.layerNorm(call.x, call.y, call.z, call.out, call.M, call.N, call.parameter);
   },
 
