@@ -4,7 +4,6 @@
  * the bandwidth of the same minute, without the probe's buffer in its own memory). Prints
  * `{ value, spread }` (GB/s, median of `runs`).
  */
-import { BYTES_PER_CALL } from './probe-limits.js';
 import { MachineProbes } from './probes.js';
 
 /** What the parent asks for. */
@@ -23,10 +22,7 @@ export interface BandwidthProbeResult {
 const { threads, bytes, runs } = JSON.parse(process.argv[2]) as BandwidthProbeRequest;
 const probes = await MachineProbes.create(threads, bytes);
 try {
-  const reps = Math.max(1, Math.round(BYTES_PER_CALL / bytes));
-  const result: BandwidthProbeResult = await MachineProbes.median(runs, () =>
-    probes.bandwidth(threads, reps, bytes),
-  );
+  const result: BandwidthProbeResult = await probes.medianBandwidth(threads, bytes, runs);
   process.stdout.write(JSON.stringify(result));
 } finally {
   await probes.dispose();

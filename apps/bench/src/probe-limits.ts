@@ -8,9 +8,6 @@ import type { SuiteContext } from './suite.js';
 
 const MiB = 2 ** 20;
 
-/** Bytes read per bandwidth probe call (about 128 MiB), so a call takes tens of milliseconds. */
-export const BYTES_PER_CALL = 128 * MiB;
-
 /** Probes the limits, recording each as a `kernels` result of `context`. */
 export async function probeMachineLimits(context: SuiteContext): Promise<MachineLimits> {
   const threadCounts = [...new Set([1, context.threads])];
@@ -21,10 +18,7 @@ export async function probeMachineLimits(context: SuiteContext): Promise<Machine
   try {
     for (const threads of threadCounts) {
       for (const bytes of sizes) {
-        const reps = Math.max(1, Math.round(BYTES_PER_CALL / bytes));
-        const { value, spread } = await MachineProbes.median(runs, () =>
-          probes.bandwidth(threads, reps, bytes),
-        );
+        const { value, spread } = await probes.medianBandwidth(threads, bytes, runs);
         limits.bandwidth.push({ bytes, threads, value });
         context.record({
           suite: 'kernels',

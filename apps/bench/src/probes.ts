@@ -77,6 +77,9 @@ const PROBES_WAT = `
           (f32x4.add (local.get $a8) (local.get $a9)))))))
 `;
 
+/** Bytes a bandwidth probe call reads (its buffer `reps` times over). */
+const BYTES_PER_CALL = 128 * 2 ** 20;
+
 /** Flops one `arithmetic` iteration does: 10 chains × 4 lanes × (mul + add). */
 const FLOPS_PER_ITERATION = 80;
 
@@ -150,6 +153,15 @@ export class MachineProbes {
     const share = Math.floor(Math.min(bytes, this.bufferBytes) / threads / STRIDE) * STRIDE;
     const ms = await this.parallel('stream', threads, (i) => [i * share, (i + 1) * share, reps]);
     return (share * threads * reps) / ms / 1e6;
+  }
+
+  /**
+   * Median bandwidth of `runs` calls over the first `bytes` (after a warm-up call), each reading
+   * about {@link BYTES_PER_CALL} so a call takes tens of milliseconds.
+   */
+  medianBandwidth(threads: number, bytes: number, runs: number): Promise<{ value: number; spread: number }> {
+    const reps = Math.max(1, Math.round(BYTES_PER_CALL / bytes));
+    return MachineProbes.median(runs, () => this.bandwidth(threads, reps, bytes));
   }
 
   /** f32 arithmetic in GFLOP/s: `threads` workers each run `iterations` of the register chains. */
